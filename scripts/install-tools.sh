@@ -1,0 +1,87 @@
+#!/usr/bin/env bash
+# Installs every tool the test suite needs. Idempotent: a second run only checks.
+#
+#   Debian packages  scripts/tools/apt-packages.txt   (apt-get, needs root or sudo)
+#   Go-built CLIs    scripts/tools/go-tools.txt       -> bin/
+#   PyPI tools       scripts/tools/requirements.txt   -> .venv/
+#
+# Rust needs rustfmt and clippy; rustup adds them when missing.
+set -euo pipefail
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+lists="$root/scripts/tools"
+bin="$root/bin"
+venv="$root/.venv"
+
+log() { printf '[install-tools] %s\n' "$*"; }
+
+# Lines of a list file without comments and blanks.
+entries() { sed -e 's/#.*//' -e '/^[[:space:]]*$/d' "$1"; }
+
+as_root() {
+  if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+install_apt_packages() {
+  local missing=()
+  local pkg
+  while read -r pkg; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")
+  done < <(entries "$lists/apt-packages.txt")
+  [ ${#missing[@]} -eq 0 ] && return
+  log "apt: installing ${missing[*]}"
+  as_root apt-get update -qq
+  # policy-rc.d keeps Debian from starting system services: the tests run their own servers.
+  as_root env DEBIAN_FRONTEND=noninteractive RUNLEVEL=1 apt-get install -y -qq --no-install-recommends "${missing[@]}"
+}
+
+install_rust_components() {
+  local component
+  for component in rustfmt clippy; do
+    rustup component list --installed 2>/dev/null | grep -q "^$component" || rustup component add "$component"
+  done
+}
+
+# Builds <package> of <module>@<version> inside the downloaded module itself, so that the
+# module's own go.mod (replace directives included) decides the dependency graph.
+build_go_tool() {
+  local name=$1 module_at_version=$2 package=$3
+  local stamp="$bin/.$name.version"
+  if [ -x "$bin/$name" ] && [ "$(cat "$stamp" 2>/dev/null)" = "$module_at_version $package" ]; then
+    return
+  fi
+  log "go: building $name from $module_at_version"
+  local dir
+  dir=$(cd "$root" && GOFLAGS=-mod=mod go mod download -json "$module_at_version" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
+  [ -n "$dir" ] || { log "go: could not download $module_at_version"; return 1; }
+  (cd "$dir" && CGO_ENABLED=0 GOFLAGS=-mod=mod go build -trimpath -o "$bin/$name" "$package")
+  echo "$module_at_version $package" > "$stamp"
+}
+
+install_go_tools() {
+  mkdir -p "$bin"
+  local name module package
+  while read -r name module package; do
+    build_go_tool "$name" "$module" "$package"
+  done < <(entries "$lists/go-tools.txt")
+}
+
+install_python_tools() {
+  local stamp="$venv/.requirements.sha256"
+  local want
+  want=$(sha256sum "$lists/requirements.txt" | cut -d' ' -f1)
+  if [ -x "$venv/bin/python" ] && [ "$(cat "$stamp" 2>/dev/null)" = "$want" ]; then
+    return
+  fi
+  log "pip: installing scripts/tools/requirements.txt into .venv"
+  python3 -m venv "$venv"
+  "$venv/bin/python" -m pip install -q --upgrade pip
+  "$venv/bin/python" -m pip install -q -r "$lists/requirements.txt"
+  echo "$want" > "$stamp"
+}
+
+install_apt_packages
+install_rust_components
+install_go_tools
+install_python_tools
+log "all tools present"
