@@ -1,0 +1,242 @@
+#!/usr/bin/env bash
+# Runs the mysql chart's own scripts, extracted from `helm template`, against real mariadbd
+# processes (acceptance points 2-5 of the chart's issue), plus the failover runbook's commands and
+# the real mysqld-exporter's metric names.
+set -euo pipefail
+# shellcheck source=harness.sh
+. "$(dirname "${BASH_SOURCE[0]}")/harness.sh"
+
+say "render the chart and extract its scripts"
+render_chart
+make_secrets
+read -r "port[0]" "port[1]" "port[2]" "port[9]" exporter_port < <(free_ports 5)
+primary_ordinal=0
+for n in 0 1 2 9; do new_pod "$n"; done
+
+say "ordinal 0 initialises as the primary with every account"
+check "primary starts (configure, bootstrap, mariadbd)" start_pod 0
+# The restore drill's target, a fresh primary of another release ("restore-0"), starts now, in parallel.
+restore_pod=(9 HOSTNAME=restore-0)
+( start_pod "${restore_pod[@]}" ) > "$work/pod-9/start.out" 2>&1 &
+restore_target_start=$!
+check_eq "server_id from the ordinal, writable" "1000	0" sql 0 root -e 'SELECT @@server_id, @@read_only'
+check_eq "GTID strict mode and row binlog" "1	ROW	1" sql 0 root -e 'SELECT @@gtid_strict_mode, @@binlog_format, @@log_bin'
+check_eq "all seven application accounts exist" 7 sql 0 root -e "SELECT COUNT(*) FROM mysql.user WHERE user IN
+  ('catalog_migrator','catalog_writer','catalog_reader','repl','probe','exporter','backup')"
+check_eq "no anonymous or remote root accounts" 0 sql 0 root -e \
+  "SELECT COUNT(*) FROM mysql.user WHERE user = '' OR (user = 'root' AND host <> 'localhost')"
+
+say "schema and a steady stream of writes on the primary"
+sql 0 catalog-migrator catalog -e "CREATE TABLE items (
+  id BIGINT AUTO_INCREMENT PRIMARY KEY, sku VARCHAR(64) NOT NULL, note VARCHAR(200) NOT NULL)"
+sql 0 catalog-writer catalog -e "INSERT INTO items (sku, note)
+  SELECT CONCAT('seed-', seq), REPEAT('x', 150) FROM seq_1_to_60000"
+writer() {
+  local i=0
+  while [ ! -e "$work/stop-writer" ]; do
+    i=$((i + 1))
+    sql 0 catalog-writer catalog -e "INSERT INTO items (sku, note) VALUES ('live-$i', 'during bootstrap');
+      UPDATE items SET note = 'updated' WHERE id = 1 + ($i * 7919) % 60000" || true
+    sleep 0.05
+  done
+}
+writer & writer_pid=$!
+
+say "ordinals 1 and 2 bootstrap while writes flow; ordinal 2's first bootstrap is killed halfway"
+( start_pod 1 ) > "$work/pod-1/start.out" 2>&1 &
+replica1_start=$!
+# Ordinal 2: run bootstrap in its own session and kill it (with its temporary server) once the
+# snapshot is loading.
+in_pod 2 -- configure.sh >> "$work/pod-2/init.log" 2>&1
+mapfile -t env2 < <(pod_env 2)
+setsid env -i "${env2[@]}" bash "$scripts/bootstrap.sh" >> "$work/pod-2/init.log" 2>&1 &
+doomed=$!
+for _ in $(seq 1 200); do
+  compgen -G "$work/pod-2/tmp/bootstrap.*/bootstrap.sock" > /dev/null && \
+    [ -d "$work/pod-2/data/data/catalog" ] && break
+  sleep 0.05
+done
+kill -KILL -- "-$doomed"; wait "$doomed" 2>/dev/null || true
+check "killed bootstrap left the started marker and no completion marker" \
+  test -e "$work/pod-2/data/.bootstrap-started" -a ! -e "$work/pod-2/data/.bootstrap-complete"
+check "a restarted bootstrap discards the partial datadir and completes" start_pod 2
+check "  ...and said so" grep -q "did not finish: discarding" "$work/pod-2/init.log"
+check "ordinal 1 bootstrapped and started" wait "$replica1_start"
+adopt_pod 1
+check "replica 1 bootstrapped from a snapshot (GTID recorded)" grep -q "^gtid=0-1000-" "$work/pod-1/data/.bootstrap-complete"
+check_eq "replicas: server_id from the ordinal, read-only" "1001	1" sql 1 root -e 'SELECT @@server_id, @@read_only'
+
+sleep 2
+touch "$work/stop-writer"; wait "$writer_pid"; writer_pid=
+check "writes kept flowing during the bootstraps" test "$(sql 0 root -e "SELECT COUNT(*) FROM catalog.items WHERE sku LIKE 'live-%'")" -gt 20
+
+say "a completed bootstrap is not redone"
+stop_pod 1
+marker_before=$(cat "$work/pod-1/data/.bootstrap-complete")
+in_pod 1 -- configure.sh > /dev/null 2>&1
+check "bootstrap on a bootstrapped replica succeeds" in_pod 1 -- bootstrap.sh
+check "  ...doing nothing" grep -q "already complete" "$work/last.out"
+check_eq "  ...and left its marker alone" "$marker_before" cat "$work/pod-1/data/.bootstrap-complete"
+check "replica 1 restarts and resumes replication" run_server 1
+
+say "every row written is on every replica"
+gtid=$(sql 0 root -e 'SELECT @@gtid_binlog_pos')
+primary_sum=$(table_checksum 0)
+for n in 1 2; do
+  check "replica $n reached the primary's GTID $gtid" wait_gtid "$n" "$gtid"
+  check_eq "replica $n table checksum equals the primary's" "$primary_sum" table_checksum "$n"
+  check_eq "replica $n has the accounts (replicated)" 7 sql "$n" root -e "SELECT COUNT(*) FROM mysql.user WHERE user IN
+    ('catalog_migrator','catalog_writer','catalog_reader','repl','probe','exporter','backup')"
+done
+
+say "probes"
+check "liveness passes on the primary" in_pod 0 -- probe.sh alive
+check "liveness passes on a replica" in_pod 1 -- probe.sh alive
+check "readiness passes on the primary" in_pod 0 -- probe.sh ready
+check "readiness passes on a healthy replica" in_pod 1 -- probe.sh ready
+sql 1 root -e 'STOP SLAVE SQL_THREAD'
+refute "readiness fails when the SQL thread is stopped" in_pod 1 -- probe.sh ready
+check "liveness still passes with the SQL thread stopped" in_pod 1 -- probe.sh alive
+sql 1 root -e 'START SLAVE SQL_THREAD'
+check "readiness recovers when the SQL thread runs again" in_pod 1 -- probe.sh ready
+sql 2 root -e 'STOP SLAVE; RESET SLAVE ALL'
+refute "readiness fails when replication was never configured" in_pod 2 -- probe.sh ready
+check "failover.sh repoint configures replication again" in_pod 2 -- failover.sh repoint 127.0.0.1 "${port[0]}"
+check "readiness passes after the repoint" in_pod 2 -- probe.sh ready
+# Real lag: a global read lock on replica 1 blocks its SQL thread while the primary keeps writing.
+sql 1 root -e 'FLUSH TABLES WITH READ LOCK; SELECT SLEEP(7)' > /dev/null &
+locker=$!
+sleep 0.5
+sql 0 catalog-writer catalog -e "INSERT INTO items (sku, note) VALUES ('lag-probe', 'x')"
+sleep 4.5
+refute "readiness fails when lag exceeds the bound (3 s)" in_pod 1 READINESS_MAX_LAG_SECONDS=3 -- probe.sh ready
+check "  ...and the message names the lag" grep -q "lag .* above 3s" "$work/last.out"
+wait "$locker"
+check "replica 1 catches up after the lock" wait_gtid 1 "$(sql 0 root -e 'SELECT @@gtid_binlog_pos')"
+check "readiness passes again once caught up" in_pod 1 READINESS_MAX_LAG_SECONDS=3 -- probe.sh ready
+
+say "accounts: each can do what it must and nothing more"
+check "catalog_migrator: DDL on catalog" sql 0 catalog-migrator catalog -e \
+  'CREATE TABLE scratch (id INT PRIMARY KEY); ALTER TABLE scratch ADD COLUMN v INT; DROP TABLE scratch'
+refute "catalog_migrator: no other database" sql 0 catalog-migrator -e 'CREATE DATABASE elsewhere'
+refute "catalog_migrator: cannot grant" sql 0 catalog-migrator -e "GRANT SELECT ON catalog.* TO 'catalog_reader'@'%'"
+refute "catalog_migrator: cannot read the system schema" sql 0 catalog-migrator -e 'SELECT COUNT(*) FROM mysql.global_priv'
+check "catalog_writer: SELECT, INSERT, UPDATE, DELETE" sql 0 catalog-writer catalog -e \
+  "INSERT INTO items (sku, note) VALUES ('w', 'w'); UPDATE items SET note = 'v' WHERE sku = 'w';
+   SELECT COUNT(*) FROM items; DELETE FROM items WHERE sku = 'w'"
+check "catalog_writer: reads its commit's GTID (consistency token)" sql 0 catalog-writer catalog -e \
+  "INSERT INTO items (sku, note) VALUES ('t', 't'); SELECT @@last_gtid"
+refute "catalog_writer: no DDL" sql 0 catalog-writer catalog -e 'CREATE TABLE nope (id INT)'
+refute "catalog_writer: no DROP" sql 0 catalog-writer catalog -e 'DROP TABLE items'
+check "catalog_reader: SELECT on a replica" sql 1 catalog-reader catalog -e 'SELECT COUNT(*) FROM items'
+check_eq "catalog_reader: MASTER_GTID_WAIT on a replica" 0 sql 1 catalog-reader -e \
+  "SELECT MASTER_GTID_WAIT('$(sql 0 root -e 'SELECT @@gtid_binlog_pos')', 30)"
+refute "catalog_reader: no INSERT (primary)" sql 0 catalog-reader catalog -e "INSERT INTO items (sku, note) VALUES ('r', 'r')"
+refute "catalog_reader: no SHOW SLAVE STATUS" sql 1 catalog-reader -e 'SHOW SLAVE STATUS'
+refute "repl: cannot read data" sql 0 repl -e 'SELECT COUNT(*) FROM catalog.items'
+check "probe: SHOW SLAVE STATUS over the socket" sql 1 probe -e 'SHOW SLAVE STATUS'
+refute "probe: no remote login" sql_tcp 1 probe -e 'SELECT 1'
+refute "probe: cannot read data" sql 1 probe -e 'SELECT COUNT(*) FROM catalog.items'
+check "exporter: global status, slave status, processlist" sql 1 exporter -e \
+  'SHOW GLOBAL STATUS; SHOW SLAVE STATUS; SELECT COUNT(*) FROM information_schema.processlist'
+refute "exporter: cannot read data" sql 1 exporter -e 'SELECT COUNT(*) FROM catalog.items'
+refute "exporter: cannot write" sql 0 exporter -e "INSERT INTO catalog.items (sku, note) VALUES ('e', 'e')"
+check "backup: reads data" sql 1 backup -e 'SELECT COUNT(*) FROM catalog.items'
+refute "backup: cannot write" sql 0 backup -e "INSERT INTO catalog.items (sku, note) VALUES ('b', 'b')"
+refute "backup: no DDL" sql 0 backup -e 'DROP TABLE catalog.items'
+refute "root: no remote login" sql_tcp 0 root -e 'SELECT 1'
+check "root: local socket login" sql 0 root -e 'SELECT 1'
+
+say "mysqld-exporter (the real binary) against a replica: the metric names the alert rules use"
+in_pod 1 -- configure.sh > /dev/null 2>&1   # writes pod 1's exporter credentials
+prometheus-mysqld-exporter --config.my-cnf="$work/pod-1/exporter/my.cnf" --collect.slave_status \
+  --web.listen-address="127.0.0.1:$exporter_port" > "$work/exporter.log" 2>&1 &
+exporter_pid=$!
+for _ in $(seq 1 40); do curl -fsS "http://127.0.0.1:$exporter_port/metrics" > "$work/metrics.txt" 2>/dev/null && break; sleep 0.25; done
+for metric in 'mysql_up 1' mysql_slave_status_slave_io_running mysql_slave_status_slave_sql_running \
+  mysql_slave_status_seconds_behind_master; do
+  check "exporter exports $metric" grep -q "^$metric" "$work/metrics.txt"
+done
+kill "$exporter_pid"; wait "$exporter_pid" 2>/dev/null || true; exporter_pid=
+cp "$work/metrics.txt" "${MYSQL_TEST_METRICS_OUT:-/dev/null}"
+
+say "backup -> restore drill"
+mkdir -p "$work/backups"
+backup_env=("BACKUP_DIR=$work/backups" "BACKUP_RETAIN=2"
+  "BACKUP_SOURCES=127.0.0.1:${port[1]} 127.0.0.1:${port[2]} 127.0.0.1:${port[0]}")
+for round in 1 2 3; do
+  check "backup.sh round $round" in_pod 1 "${backup_env[@]}" -- backup.sh
+  [ "$round" = 3 ] || sleep 1.1   # dump names carry the second
+done
+check "backup.sh chose a replica as the source" grep -q "dumping 'catalog' from 127.0.0.1:${port[1]}" "$work/last.out"
+check_eq "retention kept the newest 2 dumps" 2 bash -c "ls '$work/backups'/*.sql.gz | wc -l"
+dump=$(find "$work/backups" -name '*.sql.gz' | sort | tail -n 1)
+check "checksum file verifies" bash -c "cd '$work/backups' && sha256sum -c '$(basename "$dump").sha256'"
+check "GTID position recorded" grep -q "^gtid=0-1000-" "${dump%.sql.gz}.info"
+check "no partial files left" test -z "$(find "$work/backups" -name '*.partial')"
+sql 1 root -e "STOP SLAVE"
+in_pod 1 "${backup_env[@]}" BACKUP_RETAIN=5 -- backup.sh > "$work/fallback.out" 2>&1 || true
+check "  ...backup from replica 2 when replica 1 stopped replicating" grep -q "from 127.0.0.1:${port[2]}" "$work/fallback.out"
+sql 1 root -e "START SLAVE"
+
+check "restore target (a fresh primary) started" wait "$restore_target_start"
+adopt_pod 9
+source_sum=$(table_checksum 1)
+corrupt="$work/corrupt/$(basename "$dump")"; mkdir -p "$work/corrupt"
+cp "$dump" "$dump.sha256" "$work/corrupt/"
+printf 'X' | dd of="$corrupt" bs=1 seek=200 conv=notrunc status=none
+refute "restore.sh refuses a corrupted dump (checksum)" in_pod "${restore_pod[@]}" -- restore.sh "$corrupt"
+check "  ...with a checksum message" grep -q "checksum mismatch" "$work/last.out"
+truncated="$work/truncated/$(basename "$dump")"; mkdir -p "$work/truncated"
+gunzip -c "$dump" | head -n -8 | gzip > "$truncated"
+(cd "$work/truncated" && sha256sum "$(basename "$truncated")" > "$(basename "$truncated").sha256")
+refute "restore.sh refuses a truncated dump (valid gzip, valid checksum)" in_pod "${restore_pod[@]}" -- restore.sh "$truncated"
+check "  ...with a truncation message" grep -q "truncated" "$work/last.out"
+cut_gzip="$work/truncated/cut.sql.gz"
+head -c 3000 "$dump" > "$cut_gzip"; (cd "$work/truncated" && sha256sum cut.sql.gz > cut.sql.gz.sha256)
+refute "restore.sh refuses a cut-off gzip stream" in_pod "${restore_pod[@]}" -- restore.sh "$cut_gzip"
+check_eq "nothing was restored from the bad dumps" "" sql 9 root -e "SHOW TABLES FROM catalog"
+refute "restore.sh refuses to load into a replica" in_pod 2 -- restore.sh "$dump"
+check "restore.sh loads the good dump into the fresh server" in_pod "${restore_pod[@]}" -- restore.sh "$dump"
+check_eq "restored table checksum equals the source's" "$source_sum" table_checksum 9
+
+say "manual failover (docs/mysql-failover.md): promote replica 1, repoint replica 2"
+sql 0 catalog-writer catalog -e "INSERT INTO items (sku, note) VALUES ('before-failover', 'x')"
+gtid=$(sql 0 root -e 'SELECT @@gtid_binlog_pos')
+wait_gtid 1 "$gtid"; wait_gtid 2 "$gtid"
+stop_pod 0
+io_reconnecting() { [ "$(sql "$1" root --column-names -E -e 'SHOW SLAVE STATUS' | sed -n 's/^ *Slave_IO_Running: //p')" = Connecting ]; }
+check "replicas notice the primary is gone" retry 30 io_reconnecting 1
+retry 30 io_reconnecting 2
+check "readiness passes on replica 1 while the primary is down (IO thread reconnecting)" in_pod 1 -- probe.sh ready
+check "readiness passes on replica 2 while the primary is down" in_pod 2 -- probe.sh ready
+check "liveness passes on a replica while the primary is down" in_pod 1 -- probe.sh alive
+check "failover.sh promote on replica 1" in_pod 1 -- failover.sh promote
+check_eq "replica 1 is now writable and replicates from nobody" "0" sql 1 root -e 'SELECT @@read_only'
+check "failover.sh repoint on replica 2 to the new primary" in_pod 2 -- failover.sh repoint 127.0.0.1 "${port[1]}"
+sql 1 catalog-writer catalog -e "INSERT INTO items (sku, note) VALUES ('after-failover', 'x')"
+check "replica 2 receives writes made on the new primary" wait_gtid 2 "$(sql 1 root -e 'SELECT @@gtid_binlog_pos')"
+check_eq "replica 2 checksum equals the new primary's" "$(table_checksum 1)" table_checksum 2
+# The old primary's datadir is not from a bootstrap: as a replica it must be refused, not wiped.
+primary_ordinal=1
+refute "bootstrap refuses the former primary's datadir as a replica" in_pod 0 MYSQL_PRIMARY_ORDINAL=1 -- bootstrap.sh
+check "  ...pointing at the runbook" grep -q "Refusing to touch it" "$work/last.out"
+
+say "password rotation: change the Secret, restart the primary"
+primary_ordinal=0
+stop_pod 1; stop_pod 2
+rm -rf "$work/pod-1" "$work/pod-2"; new_pod 1
+check "old primary restarts as primary" start_pod 0
+check "a new replica 1 bootstraps" start_pod 1
+old_reader=$(cat "$secrets/catalog-reader/password")
+head -c 18 /dev/urandom | base64 | tr -d '/+=' > "$secrets/catalog-reader/password"
+rm -f "$work/client-catalog-reader.cnf"
+refute "the new reader password is not valid before the restart" sql 1 catalog-reader -e 'SELECT 1'
+stop_pod 0
+check "primary restarts (configure regenerates accounts.sql)" start_pod 0
+check "the new reader password works on the primary" sql 0 catalog-reader -e 'SELECT 1'
+check "  ...and on the replica (replicated ALTER USER)" retry 20 sql 1 catalog-reader -e 'SELECT 1'
+refute "the old reader password no longer works" mariadb --user=catalog_reader --password="$old_reader" \
+  --host=127.0.0.1 --port="${port[0]}" -e 'SELECT 1'
+
+finish

@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# charts/mysql: static checks of the chart (lint, helm-unittest, schema validation, policy scan,
+# alert rules), then its scripts against real mariadbd processes.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/../.."
+
+status=0
+if [ -f tests/mysql/static.sh ]; then bash tests/mysql/static.sh || status=1; fi
+bash tests/mysql/integration.sh || status=1
+exit $status
