@@ -80,8 +80,49 @@ install_python_tools() {
   echo "$want" > "$stamp"
 }
 
+# Offline schemas for kubeconform (no schema download is possible here), in .cache/kubernetes-json-schema/
+# as listed in scripts/tools/kubernetes-schemas.txt (that file shows the kubeconform flags to use).
+# kubernetes-validate's "-local-strict" schemas carry https $ids and reference "/api/_definitions.json";
+# the copy drops the $ids and makes the references file-relative, so kubeconform resolves them on disk.
+install_kubernetes_schemas() {
+  local out="$root/.cache/kubernetes-json-schema"
+  local stamp="$out/.list.sha256" want
+  want=$(cat "$lists/kubernetes-schemas.txt" "$venv/.requirements.sha256" "$root/scripts/crd-json-schema.py" "$root/scripts/install-tools.sh" | sha256sum | cut -d' ' -f1)
+  [ "$(cat "$stamp" 2>/dev/null)" = "$want" ] && return
+  log "schemas: writing $out"
+  rm -rf "$out"
+  mkdir -p "$out/crds"
+  local source
+  source=$("$venv/bin/python" -c 'import kubernetes_validate, os; print(os.path.join(os.path.dirname(kubernetes_validate.__file__), "kubernetes-json-schema"))')
+  local kind what path dir
+  while read -r kind what path; do
+    case $kind in
+      kubernetes)
+        [ -d "$source/v$what-local-strict" ] || { log "schemas: kubernetes-validate has no v$what"; return 1; }
+        cp -R "$source/v$what-local-strict" "$out/v$what-strict"
+        "$venv/bin/python" - "$out/v$what-strict" <<'PY'
+import json, pathlib, sys
+for path in pathlib.Path(sys.argv[1]).glob("*.json"):
+    text = path.read_text().replace('"/api/_definitions.json#', '"_definitions.json#')
+    schema = json.loads(text)
+    schema.pop("$id", None)  # an https $id would make the references resolve remotely
+    path.write_text(json.dumps(schema))
+PY
+        ;;
+      crd)
+        dir=$(cd "$root" && GOFLAGS=-mod=mod go mod download -json "$what" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
+        [ -n "$dir" ] || { log "schemas: could not download $what"; return 1; }
+        "$venv/bin/python" "$root/scripts/crd-json-schema.py" "$out/crds" "$dir/$path"
+        ;;
+      *) log "schemas: unknown entry '$kind'"; return 1 ;;
+    esac
+  done < <(entries "$lists/kubernetes-schemas.txt")
+  echo "$want" > "$stamp"
+}
+
 install_apt_packages
 install_rust_components
 install_go_tools
 install_python_tools
+install_kubernetes_schemas
 log "all tools present"

@@ -1,0 +1,50 @@
+#!/bin/sh
+# helm test round trip (POSIX sh + curl; runs in the curl image and in the chart test suite):
+# create an item through write-api, read it through read-api with the write's
+# X-Consistency-Token, delete it, and check that a read after the delete answers 404.
+# Needs WRITE_URL and READ_URL (the APIs' base URLs, e.g. http://catalog-write-api:8080/api/write).
+set -eu
+
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+fail() {
+  echo "FAIL: $*" >&2
+  for f in "$work"/*; do [ -f "$f" ] && { echo "--- $(basename "$f")" >&2; cat "$f" >&2; echo >&2; }; done
+  exit 1
+}
+
+# request NAME METHOD URL [curl args...]: writes NAME.body/NAME.headers, prints the status code.
+request() {
+  name=$1 method=$2 url=$3
+  shift 3
+  curl -sS --retry 5 --retry-connrefused --retry-delay 2 --max-time 10 \
+    -o "$work/$name.body" -D "$work/$name.headers" -w '%{http_code}' -X "$method" "$@" "$url"
+}
+
+header() { tr -d '\r' < "$work/$1.headers" | sed -n "s/^$2: *//Ip" | tail -n 1; }
+
+sku="helm-test-$(date +%s)-$$"
+item=$(printf '{"sku":"%s","name":"helm test item","description":null,"price_cents":1234,"currency":"EUR","stock":3}' "$sku")
+
+status=$(request create POST "$WRITE_URL/v1/items" -H 'Content-Type: application/json' --data "$item")
+[ "$status" = 201 ] || fail "create answered $status, want 201"
+id=$(sed -n 's/.*"id" *: *"\([^"]*\)".*/\1/p' "$work/create.body")
+token=$(header create X-Consistency-Token)
+[ -n "$id" ] || fail "create returned no id"
+[ -n "$token" ] || fail "create returned no X-Consistency-Token"
+echo "created $id (sku $sku) at GTID $token"
+
+status=$(request read GET "$READ_URL/v1/items/$id" -H "X-Consistency-Token: $token")
+[ "$status" = 200 ] || fail "read with the write's consistency token answered $status, want 200"
+grep -q "\"$sku\"" "$work/read.body" || fail "read returned another item"
+echo "read it back through read-api"
+
+status=$(request delete DELETE "$WRITE_URL/v1/items/$id")
+[ "$status" = 204 ] || fail "delete answered $status, want 204"
+token=$(header delete X-Consistency-Token)
+[ -n "$token" ] || fail "delete returned no X-Consistency-Token"
+
+status=$(request gone GET "$READ_URL/v1/items/$id" -H "X-Consistency-Token: $token")
+[ "$status" = 404 ] || fail "read after delete answered $status, want 404"
+echo "deleted it; read-api answers 404: round trip passed"

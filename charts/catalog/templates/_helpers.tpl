@@ -1,0 +1,142 @@
+{{/*
+Names. The two APIs share every template: "catalog.components" lists them and each template
+ranges over it, so write-api and read-api can never drift apart.
+*/}}
+
+{{- define "catalog.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{- define "catalog.fullname" -}}
+{{- if .Values.fullnameOverride }}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- $name := default .Chart.Name .Values.nameOverride }}
+{{- if contains $name .Release.Name }}
+{{- .Release.Name | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{- define "catalog.chart" -}}
+{{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{- define "catalog.labels" -}}
+helm.sh/chart: {{ include "catalog.chart" . }}
+app.kubernetes.io/part-of: catalog
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+{{- end }}
+
+{{/* Selector labels of one API (both tracks): (dict "root" $ "component" $c) */}}
+{{- define "catalog.selectorLabels" -}}
+app.kubernetes.io/name: {{ .component.name }}
+app.kubernetes.io/instance: {{ .root.Release.Name }}
+{{- end }}
+
+{{/*
+The APIs, with the wiring the naming contract fixes:
+  write-api -> the primary (pod mysql.primaryOrdinal, 0 unless failed over) through the headless
+               Service, account catalog-writer;
+  read-api  -> the read Service (replicas + primary), account catalog-reader.
+*/}}
+{{- define "catalog.components" -}}
+{{- $mysql := include "catalog.mysql.fullname" . -}}
+write-api:
+  name: write-api
+  key: writeApi
+  pathPrefix: /api/write
+  dbHost: {{ printf "%s-%v.%s-headless" $mysql (dig "primaryOrdinal" 0 .Values.mysql) $mysql }}
+  dbUser: catalog_writer
+  account: catalog-writer
+read-api:
+  name: read-api
+  key: readApi
+  pathPrefix: /api/read
+  dbHost: {{ printf "%s-read" $mysql }}
+  dbUser: catalog_reader
+  account: catalog-reader
+{{- end }}
+
+{{/* Resource name of one API, e.g. catalog-write-api. */}}
+{{- define "catalog.componentFullname" -}}
+{{- printf "%s-%s" (include "catalog.fullname" .root) .component.name | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/* The mysql subchart's fullname, computed as that chart computes it. */}}
+{{- define "catalog.mysql.fullname" -}}
+{{- if .Values.mysql.fullnameOverride }}
+{{- .Values.mysql.fullnameOverride | trunc 40 | trimSuffix "-" }}
+{{- else if contains "mysql" .Release.Name }}
+{{- .Release.Name | trunc 40 | trimSuffix "-" }}
+{{- else }}
+{{- printf "%s-mysql" .Release.Name | trunc 40 | trimSuffix "-" }}
+{{- end }}
+{{- end }}
+
+{{/*
+Secret holding one DB account's `username`/`password`: the mysql subchart's `<fullname>-<account>`
+unless mysql.auth.<account>.existingSecret names another. (dict "root" $ "account" "catalog-writer")
+*/}}
+{{- define "catalog.mysql.accountSecret" -}}
+{{- $auth := (.root.Values.mysql.auth | default dict) -}}
+{{- $account := (index $auth .account | default dict) -}}
+{{- if $account.existingSecret }}
+{{- $account.existingSecret }}
+{{- else }}
+{{- printf "%s-%s" (include "catalog.mysql.fullname" .root) .account }}
+{{- end }}
+{{- end }}
+
+{{/* Image of one API; the tag defaults to the chart appVersion. (dict "root" $ "component" $c "tag" "") */}}
+{{- define "catalog.image" -}}
+{{- $values := index .root.Values .component.key -}}
+{{- $tag := .tag | default $values.image.tag | default .root.Chart.AppVersion -}}
+{{- printf "%s:%s" $values.image.repository $tag }}
+{{- end }}
+
+{{/*
+The application's configuration file: the values under <api>.config with the database host and
+user the wiring decides filled in unless set explicitly. The password is never in it.
+*/}}
+{{- define "catalog.appConfig" -}}
+{{- $values := index .root.Values .component.key -}}
+{{- $wired := dict "database" (dict "host" .component.dbHost "port" 3306 "user" .component.dbUser) "server" (dict "port" 8080 "admin_port" 9464) -}}
+{{- $config := mustMergeOverwrite (deepCopy $wired) (deepCopy $values.config) -}}
+{{- toYaml $config }}
+{{- end }}
+
+{{/*
+Stopping a pod: the preStop hook sleeps for the app's drain delay while Services and the ingress
+controller drop the endpoint; then SIGTERM starts the app's own shutdown (readiness 503, serve
+drain_delay_ms more, give in-flight requests grace_period_ms, close the pool). The grace period
+covers all of it plus a 5 s margin. (dict "config" <api>.config)
+*/}}
+{{- define "catalog.preStopSeconds" -}}
+{{- $shutdown := .config.shutdown | default dict -}}
+{{- div (add ($shutdown.drain_delay_ms | default 5000) 999) 1000 }}
+{{- end }}
+
+{{- define "catalog.terminationGracePeriodSeconds" -}}
+{{- $shutdown := .config.shutdown | default dict -}}
+{{- $drain := $shutdown.drain_delay_ms | default 5000 -}}
+{{- $grace := $shutdown.grace_period_ms | default 15000 -}}
+{{- add (include "catalog.preStopSeconds" .) (div (add $drain $grace 999) 1000) 5 }}
+{{- end }}
+
+{{- define "catalog.podSecurityContext" -}}
+{{- toYaml .Values.podSecurityContext }}
+{{- end }}
+
+{{- define "catalog.containerSecurityContext" -}}
+{{- toYaml .Values.securityContext }}
+{{- end }}
+
+{{/* Labels every pod of the mysql subchart carries (its selector labels). */}}
+{{- define "catalog.mysql.podLabels" -}}
+app.kubernetes.io/name: mysql
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end }}
