@@ -66,6 +66,26 @@ install_go_tools() {
   done < <(entries "$lists/go-tools.txt")
 }
 
+# OpenTofu providers for infra/, built from source into a filesystem mirror laid out as
+# <mirror>/registry.opentofu.org/<namespace>/<type>/<version>/<os>_<arch>/terraform-provider-<type>_v<version>
+# so `tofu init` can install them offline (tests point TF_CLI_CONFIG_FILE at this mirror).
+install_tofu_providers() {
+  local mirror="$root/.cache/tofu-providers" platform
+  platform="$(go env GOOS)_$(go env GOARCH)"
+  local source version module_at_version package
+  while read -r source version module_at_version package; do
+    local target="$mirror/registry.opentofu.org/$source/$version/$platform/terraform-provider-${source#*/}_v$version"
+    [ -x "$target" ] && continue
+    log "go: building OpenTofu provider $source $version from $module_at_version"
+    local dir
+    dir=$(cd "$root" && GOFLAGS=-mod=mod go mod download -json "$module_at_version" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
+    [ -n "$dir" ] || { log "go: could not download $module_at_version"; return 1; }
+    mkdir -p "$(dirname "$target")"
+    (cd "$dir" && CGO_ENABLED=0 GOFLAGS=-mod=mod go build -trimpath -o "$target.tmp" "$package")
+    mv "$target.tmp" "$target"
+  done < <(entries "$lists/tofu-providers.txt")
+}
+
 install_python_tools() {
   local stamp="$venv/.requirements.sha256"
   local want
@@ -123,6 +143,7 @@ PY
 install_apt_packages
 install_rust_components
 install_go_tools
+install_tofu_providers
 install_python_tools
 install_kubernetes_schemas
 log "all tools present"
