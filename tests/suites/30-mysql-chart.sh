@@ -5,6 +5,6 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 
 status=0
-if [ -f tests/mysql/static.sh ]; then bash tests/mysql/static.sh || status=1; fi
+bash tests/mysql/static.sh || status=1
 bash tests/mysql/integration.sh || status=1
 exit $status
