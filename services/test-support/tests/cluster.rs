@@ -113,7 +113,12 @@ fn a_replica_delay_holds_writes_back_for_that_long() {
         "0\n"
     );
     cluster.wait_replica_caught_up();
-    assert!(written.elapsed() >= Duration::from_secs(2));
+    // The delay counts from the event's timestamp, which has whole-second resolution.
+    assert!(
+        written.elapsed() >= Duration::from_secs(1),
+        "{:?}",
+        written.elapsed()
+    );
     assert_eq!(
         cluster.replica.sql("SELECT COUNT(*) FROM catalog.items"),
         "1\n"
