@@ -87,6 +87,8 @@ pod_env() {
   mapfile -t vars < "$work/rendered/pod.env"
   vars+=(
     "PATH=$PATH" "HOSTNAME=mysql-$n"
+    # primary_ordinal plays the chart value primaryOrdinal (changed by a failover).
+    "MYSQL_PRIMARY_ORDINAL=${primary_ordinal:-0}"
     "MYSQL_PRIMARY_HOST=127.0.0.1" "MYSQL_PRIMARY_PORT=${port[${primary_ordinal:-0}]}"
     "MYSQL_PORT=${port[$n]}" "MYSQL_BIND_ADDRESS=127.0.0.1"
     "MYSQL_DATA_ROOT=$dir/data" "MYSQL_CONF_DIR=$dir/generated" "MYSQL_RUN_DIR=$dir/run"

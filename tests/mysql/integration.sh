@@ -201,7 +201,7 @@ refute "restore.sh refuses to load into a replica" in_pod 2 -- restore.sh "$dump
 check "restore.sh loads the good dump into the fresh server" in_pod "${restore_pod[@]}" -- restore.sh "$dump"
 check_eq "restored table checksum equals the source's" "$source_sum" table_checksum 9
 
-say "manual failover (docs/mysql-failover.md): promote replica 1, repoint replica 2"
+say "manual failover (docs/mysql-failover.md): promote replica 1, repoint replica 2, rebuild the old primary"
 sql 0 catalog-writer catalog -e "INSERT INTO items (sku, note) VALUES ('before-failover', 'x')"
 gtid=$(sql 0 root -e 'SELECT @@gtid_binlog_pos')
 wait_gtid 1 "$gtid"; wait_gtid 2 "$gtid"
@@ -212,32 +212,42 @@ retry 30 io_reconnecting 2
 check "readiness passes on replica 1 while the primary is down (IO thread reconnecting)" in_pod 1 -- probe.sh ready
 check "readiness passes on replica 2 while the primary is down" in_pod 2 -- probe.sh ready
 check "liveness passes on a replica while the primary is down" in_pod 1 -- probe.sh alive
+check "sql.sh (the runbook's client) reports each replica's GTID position" in_pod 2 -- sql.sh -N -e 'SELECT @@gtid_slave_pos'
+check_eq "  ...the one the primary had" "$gtid" cat "$work/last.out"
 check "failover.sh promote on replica 1" in_pod 1 -- failover.sh promote
-check_eq "replica 1 is now writable and replicates from nobody" "0" sql 1 root -e 'SELECT @@read_only'
+check_eq "replica 1 is now writable and replicates from nobody" "0	0" sql 1 root -e \
+  "SELECT @@read_only, (SELECT COUNT(*) FROM information_schema.processlist WHERE command = 'Slave_IO')"
 check "failover.sh repoint on replica 2 to the new primary" in_pod 2 -- failover.sh repoint 127.0.0.1 "${port[1]}"
 sql 1 catalog-writer catalog -e "INSERT INTO items (sku, note) VALUES ('after-failover', 'x')"
 check "replica 2 receives writes made on the new primary" wait_gtid 2 "$(sql 1 root -e 'SELECT @@gtid_binlog_pos')"
 check_eq "replica 2 checksum equals the new primary's" "$(table_checksum 1)" table_checksum 2
-# The old primary's datadir is not from a bootstrap: as a replica it must be refused, not wiped.
+# helm upgrade --set mysql.primaryOrdinal=1: pod 1 restarts as the primary, pod 2 as its replica.
 primary_ordinal=1
-refute "bootstrap refuses the former primary's datadir as a replica" in_pod 0 MYSQL_PRIMARY_ORDINAL=1 -- bootstrap.sh
-check "  ...pointing at the runbook" grep -q "Refusing to touch it" "$work/last.out"
+stop_pod 1; stop_pod 2
+check "the promoted replica restarts as the primary (primaryOrdinal 1)" start_pod 1
+check_eq "  ...writable" 0 sql 1 root -e 'SELECT @@read_only'
+check "replica 2 restarts and keeps replicating from the new primary" start_pod 2
+refute "the old primary's datadir is refused as a replica (never wiped)" in_pod 0 -- bootstrap.sh
+check "  ...pointing at the runbook" grep -q "Refusing to touch it.*mysql-failover.md" "$work/last.out"
+rm -rf "$work/pod-0"; new_pod 0   # the runbook: delete mysql-0's PVC and pod
+check "the old primary, wiped, bootstraps as a replica of the new primary" start_pod 0
+gtid=$(sql 1 root -e 'SELECT @@gtid_binlog_pos')
+for n in 0 2; do
+  check "pod $n reached the new primary's GTID" wait_gtid "$n" "$gtid"
+  check_eq "pod $n checksum equals the new primary's" "$(table_checksum 1)" table_checksum "$n"
+done
 
 say "password rotation: change the Secret, restart the primary"
-primary_ordinal=0
-stop_pod 1; stop_pod 2
-rm -rf "$work/pod-1" "$work/pod-2"; new_pod 1
-check "old primary restarts as primary" start_pod 0
-check "a new replica 1 bootstraps" start_pod 1
 old_reader=$(cat "$secrets/catalog-reader/password")
 head -c 18 /dev/urandom | base64 | tr -d '/+=' > "$secrets/catalog-reader/password"
 rm -f "$work/client-catalog-reader.cnf"
 refute "the new reader password is not valid before the restart" sql 1 catalog-reader -e 'SELECT 1'
-stop_pod 0
-check "primary restarts (configure regenerates accounts.sql)" start_pod 0
-check "the new reader password works on the primary" sql 0 catalog-reader -e 'SELECT 1'
-check "  ...and on the replica (replicated ALTER USER)" retry 20 sql 1 catalog-reader -e 'SELECT 1'
+stop_pod 1
+check "primary restarts (configure regenerates accounts.sql)" start_pod 1
+check "the new reader password works on the primary" sql 1 catalog-reader -e 'SELECT 1'
+check "  ...and on replica 0 (replicated ALTER USER)" retry 20 sql 0 catalog-reader -e 'SELECT 1'
+check "  ...and on replica 2" retry 20 sql 2 catalog-reader -e 'SELECT 1'
 refute "the old reader password no longer works" mariadb --user=catalog_reader --password="$old_reader" \
-  --host=127.0.0.1 --port="${port[0]}" -e 'SELECT 1'
+  --host=127.0.0.1 --port="${port[2]}" -e 'SELECT 1'
 
 finish

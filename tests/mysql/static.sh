@@ -44,6 +44,9 @@ refute "wrong type (readReplicas as string)" helm template t "$chart" --set-stri
 refute "wrong type (networkPolicy.enabled)" helm template t "$chart" --set-string networkPolicy.enabled=yes
 refute "bad digest" helm template t "$chart" --set image.digest=latest
 
+check "every key of values.yaml has a row in README.md's values table" \
+  python3 "$repo/tests/mysql/values_documented.py" "$chart/values.yaml" "$chart/README.md"
+
 step "helm-unittest"
 check "charts/mysql/tests" helm-unittest "$chart"
 
