@@ -91,11 +91,16 @@ unless mysql.auth.<account>.existingSecret names another. (dict "root" $ "accoun
 {{- end }}
 {{- end }}
 
-{{/* Image of one API; the tag defaults to the chart appVersion. (dict "root" $ "component" $c "tag" "") */}}
+{{/*
+Image of one API: repository:tag, plus @digest when one is given. The tag defaults to the chart
+appVersion. The canary passes its own tag and digest. (dict "root" $ "component" $c "image" <override>)
+*/}}
 {{- define "catalog.image" -}}
-{{- $values := index .root.Values .component.key -}}
-{{- $tag := .tag | default $values.image.tag | default .root.Chart.AppVersion -}}
-{{- printf "%s:%s" $values.image.repository $tag }}
+{{- $values := (index .root.Values .component.key).image -}}
+{{- $override := .image | default dict -}}
+{{- $tag := $override.tag | default $values.tag | default .root.Chart.AppVersion -}}
+{{- $digest := ternary ($override.digest | default "") ($values.digest | default "") (hasKey $override "tag") -}}
+{{- printf "%s:%s" $values.repository $tag }}{{ with $digest }}@{{ . }}{{ end }}
 {{- end }}
 
 {{/*

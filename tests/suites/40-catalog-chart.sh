@@ -1,0 +1,198 @@
+#!/usr/bin/env bash
+# charts/catalog, the umbrella chart: lint, helm-unittest, values schema, kubeconform (Kubernetes
+# 1.31 and 1.37, monitoring and Gateway API CRDs), Pod Security "restricted" (the admission
+# controller's own library), checkov, cross-object wiring with the real mysql subchart, promtool
+# check + unit tests of the alerts, and every metric name of the dashboards and rules against
+# real /metrics output (mysqld-exporter on real MariaDB, the real write-api and read-api, which
+# are also driven through the chart's helm test round trip).
+#
+# Remote subcharts cannot be downloaded here: tests/catalog-chart/offline-chart.sh prepares a
+# copy with our mysql chart unpacked and empty placeholders for the remote ones, which stay
+# disabled (their values contract is asserted by check_wiring.py).
+#
+# CATALOG_CHART_PLANNED_APP_METRICS=1 checks the app metric names against the planned list
+# instead of building and running the services (for chart work while the services do not build).
+set -euo pipefail
+
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+here="$repo/tests/catalog-chart"
+schemas="$repo/.cache/kubernetes-json-schema"
+work=$(mktemp -d "${TMPDIR:-/tmp}/catalog-chart-test.XXXXXX")
+trap 'rm -rf "$work"' EXIT
+export PATH="$repo/bin:$repo/.venv/bin:$PATH"
+export LC_ALL=C  # sort and comm must agree on the order
+
+passed=0
+failed=0
+step() { printf '\n--- %s\n' "$*"; }
+ok() { passed=$((passed + 1)); printf 'ok   %s\n' "$*"; }
+not_ok() { failed=$((failed + 1)); printf 'FAIL %s\n' "$*"; }
+# check "description" command...: passes when the command succeeds.
+check() {
+  local what=$1; shift
+  if "$@" > "$work/out" 2>&1; then ok "$what"; else not_ok "$what"; tail -n 40 "$work/out" | sed 's/^/     /'; fi
+}
+# refute "description" pattern command...: passes when the command fails with output matching pattern.
+refute() {
+  local what=$1 pattern=$2; shift 2
+  if "$@" > "$work/out" 2>&1; then
+    not_ok "$what (unexpectedly succeeded)"
+  elif grep -Eq -- "$pattern" "$work/out"; then
+    ok "$what"
+  else
+    not_ok "$what (failed without '$pattern')"; tail -n 10 "$work/out" | sed 's/^/     /'
+  fi
+}
+
+for tool in helm helm-unittest kubeconform checkov promtool prometheus-mysqld-exporter mariadbd go python3 curl shellcheck; do
+  command -v "$tool" > /dev/null || { echo "missing tool: $tool (run scripts/install-tools.sh)" >&2; exit 1; }
+done
+for version in 1.31.0 1.37.0; do
+  [ -d "$schemas/v$version-strict" ] || { echo "missing schemas for $version (run scripts/install-tools.sh)" >&2; exit 1; }
+done
+
+step "offline chart copy (mysql subchart unpacked, remote subcharts as placeholders)"
+bash "$here/offline-chart.sh" "$work/charts"
+chart="$work/charts/catalog"
+ok "prepared $chart"
+
+step "shellcheck"
+check "chart and test scripts" shellcheck "$repo/charts/catalog/files/roundtrip-test.sh" "$here"/*.sh "$repo/tests/suites/40-catalog-chart.sh"
+
+step "helm lint --strict"
+check "default values" helm lint --strict "$chart"
+for values in "$chart"/ci/*-values.yaml; do
+  check "ci/$(basename "$values")" helm lint --strict "$chart" -f "$values"
+done
+
+step "helm-unittest (charts/catalog/tests)"
+suites=("$chart"/tests/*_test.yaml)
+check "${#suites[@]} suites" helm-unittest --strict --with-subchart=false "$chart"
+grep -E '^(Test Suites|Tests):' "$work/out" | sed 's/^/     /'
+
+step "values.schema.json rejects unknown keys and wrong types"
+refute "misspelled key writeApi.replicaCont" "additional properties 'replicaCont' not allowed" \
+  helm template catalog "$chart" --set writeApi.replicaCont=3
+refute "misspelled app config key readApi.config.log.levle" "additional properties 'levle' not allowed" \
+  helm template catalog "$chart" --set readApi.config.log.levle=debug
+refute "wrong type readApi.replicaCount=three" "got string, want integer" \
+  helm template catalog "$chart" --set readApi.replicaCount=three
+refute "wrong type metrics.serviceMonitor.enabled=yes" "got string, want boolean" \
+  helm template catalog "$chart" --set-string metrics.serviceMonitor.enabled=yes
+
+step "render: default values and every ci/*-values.yaml (release catalog, namespace catalog)"
+mkdir -p "$work/rendered"
+declare -A values_of=([default]="")
+for values in "$chart"/ci/*-values.yaml; do values_of[$(basename "$values" -values.yaml)]=$values; done
+mapfile -t names < <(printf '%s\n' "${!values_of[@]}" | sort)
+# render NAME OUT [extra helm args...]: renders with NAME's values file (none for default).
+render() {
+  local name=$1 out=$2; shift 2
+  local -a args=()
+  [ -n "${values_of[$name]}" ] && args=(-f "${values_of[$name]}")
+  helm template catalog "$chart" --namespace catalog "${args[@]}" "$@" > "$out"
+}
+for name in "${names[@]}"; do
+  check "$name renders" render "$name" "$work/rendered/$name.yaml"
+  # Our resources only, for checkov (the mysql chart's own suite scans its resources).
+  render "$name" "$work/ours-$name.yaml" --set mysql.enabled=false
+done
+
+step "kubeconform -strict (Kubernetes 1.31.0 and 1.37.0; ServiceMonitor, PrometheusRule, HTTPRoute CRDs)"
+kubeconform_strict() {
+  kubeconform -strict -summary -kubernetes-version "$1" \
+    -schema-location "$schemas/{{ .NormalizedKubernetesVersion }}-strict/{{ .ResourceKind }}{{ .KindSuffix }}.json" \
+    -schema-location "$schemas/crds/{{ .Group }}/{{ .ResourceKind }}_{{ .ResourceAPIVersion }}.json" "$2"
+}
+for name in "${names[@]}"; do
+  for version in 1.31.0 1.37.0; do
+    check "$name against $version" kubeconform_strict "$version" "$work/rendered/$name.yaml"
+  done
+done
+sed 's/^  revisionHistoryLimit:/  revisionHistoryLimt:/' "$work/rendered/default.yaml" > "$work/misspelt.yaml"
+refute "kubeconform rejects a misspelt Deployment field" "additional properties 'revisionHistoryLimt' not allowed" \
+  kubeconform_strict 1.31.0 "$work/misspelt.yaml"
+sed 's/^    - port: metrics$/    - prot: metrics/' "$work/rendered/default.yaml" > "$work/misspelt-crd.yaml"
+refute "kubeconform rejects a misspelt ServiceMonitor field" "additional properties 'prot' not allowed" \
+  kubeconform_strict 1.31.0 "$work/misspelt-crd.yaml"
+
+step "Pod Security \"restricted\" (k8s.io/pod-security-admission evaluating every pod template)"
+# Built from tests/catalog-chart/chartcheck (pinned in its go.mod/go.sum) into the repo's cache.
+chartcheck="$repo/.cache/catalog-chart/chartcheck"
+check "build chartcheck" bash -c "cd '$here/chartcheck' && go build -trimpath -o '$chartcheck' ."
+for name in "${names[@]}"; do
+  check "$name: $(grep -c '^kind: \(Deployment\|StatefulSet\|Job\|CronJob\|Pod\)$' "$work/rendered/$name.yaml") workloads" \
+    "$chartcheck" pod-security "$work/rendered/$name.yaml"
+  tail -n 1 "$work/out" | sed 's/^/     /'
+done
+helm template catalog "$chart" --namespace catalog --set securityContext.allowPrivilegeEscalation=true > "$work/escalating.yaml"
+refute "the check rejects allowPrivilegeEscalation: true" "allowPrivilegeEscalation != false" \
+  "$chartcheck" pod-security "$work/escalating.yaml"
+
+step "checkov (our rendered resources; skips justified in charts/catalog/.checkov.yaml)"
+mkdir -p "$work/checkov"
+cp "$work"/ours-*.yaml "$work/checkov/"
+# BC_SKIP_MAPPING and --skip-download keep checkov off the network.
+if BC_SKIP_MAPPING=TRUE checkov --config-file "$repo/charts/catalog/.checkov.yaml" --skip-download --quiet --compact \
+  -d "$work/checkov" > "$work/checkov.out" 2>&1; then
+  ok "checkov: $(grep -o 'Passed checks: [0-9]*, Failed checks: [0-9]*, Skipped checks: [0-9]*' "$work/checkov.out")"
+else
+  not_ok "checkov findings"; tail -n 40 "$work/checkov.out" | sed 's/^/     /'
+fi
+
+step "wiring (tests/catalog-chart/check_wiring.py, with the real mysql subchart)"
+for name in "${names[@]}"; do
+  args=()
+  [ -n "${values_of[$name]}" ] && args=("${values_of[$name]}")
+  check "$name" python3 "$here/check_wiring.py" "$work/rendered/$name.yaml" "$chart" "${args[@]}"
+  tail -n 1 "$work/out" | sed 's/^/     /'
+done
+
+step "alert rules: promtool check rules + test rules"
+python3 - "$work/rendered/default.yaml" "$work/rules.yaml" <<'PY'
+import sys, yaml
+rules = [d for d in yaml.safe_load_all(open(sys.argv[1])) if d and d["kind"] == "PrometheusRule"
+         and d["metadata"]["name"] == "catalog-slo"]
+yaml.safe_dump({"groups": rules[0]["spec"]["groups"]}, open(sys.argv[2], "w"), sort_keys=False)
+PY
+check "promtool check rules (catalog-slo)" promtool check rules "$work/rules.yaml"
+cp "$here/rules-test.yaml" "$work/rules-test.yaml"
+check "promtool test rules (tests/catalog-chart/rules-test.yaml)" promtool test rules "$work/rules-test.yaml"
+
+step "dashboards: queries parse, and name only metrics really exported"
+dashboards=("$repo"/charts/catalog/dashboards/*.json)
+python3 "$here/promql_exprs.py" rules "${dashboards[@]}" > "$work/dashboard-rules.yaml"
+check "promtool check rules ($(grep -c 'record:' "$work/dashboard-rules.yaml") dashboard queries as recording rules)" \
+  promtool check rules "$work/dashboard-rules.yaml"
+python3 "$here/promql_exprs.py" exprs "$work/rules.yaml" "${dashboards[@]}" > "$work/exprs.txt"
+check "Prometheus parser: metric names of $(wc -l < "$work/exprs.txt") dashboard and rule queries" \
+  bash -c "'$chartcheck' promql-metrics < '$work/exprs.txt' > '$work/used-metrics.txt'"
+
+if [ "${CATALOG_CHART_PLANNED_APP_METRICS:-}" = 1 ]; then
+  check "real /metrics: mysqld-exporter on MariaDB primary + replica" bash "$here/real-metrics.sh" "$work/metrics"
+  sed -e 's/#.*//' -e '/^$/d' "$here/planned-app-metrics.txt" > "$work/metrics/app-metrics.txt"
+  not_ok "app metric names come from the planned list (CATALOG_CHART_PLANNED_APP_METRICS=1), not real output"
+else
+  check "build write-api and read-api" cargo build --quiet --bins -p write-api -p read-api --manifest-path "$repo/Cargo.toml"
+  target=$(cargo metadata --format-version 1 --no-deps --manifest-path "$repo/Cargo.toml" | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')
+  check "real /metrics: mysqld-exporter on MariaDB primary + replica, write-api and read-api after the round trip" \
+    bash "$here/real-metrics.sh" "$work/metrics" "$target/debug"
+  grep '^\[real-metrics\]' "$work/out" | sed 's/^/     /'
+  [ -f "$work/metrics/roundtrip.log" ] && sed 's/^/     round trip: /' "$work/metrics/roundtrip.log"
+fi
+sed -e 's/#.*//' -e '/^[[:space:]]*$/d' "$here/metrics-allowlist.txt" > "$work/allowlist.txt"
+if [ -s "$work/used-metrics.txt" ] && [ -s "$work/metrics/exporter-metrics.txt" ] && [ -s "$work/metrics/app-metrics.txt" ]; then
+  sort -u "$work/metrics/exporter-metrics.txt" "$work/metrics/app-metrics.txt" "$work/allowlist.txt" > "$work/known.txt"
+  unknown=$(comm -23 <(sort -u "$work/used-metrics.txt") "$work/known.txt")
+  if [ -z "$unknown" ]; then
+    ok "all $(wc -l < "$work/used-metrics.txt") metric names used are exported ($(comm -12 <(sort -u "$work/used-metrics.txt") "$work/allowlist.txt" | wc -l) of them from the kube-state-metrics/cAdvisor allow-list)"
+  else
+    not_ok "metric names no component exports: $(echo "$unknown" | tr '\n' ' ')"
+  fi
+else
+  not_ok "metric names not compared: a list is missing"
+fi
+
+echo
+echo "catalog chart: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]
