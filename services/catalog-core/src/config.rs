@@ -1,0 +1,443 @@
+//! Layered configuration: built-in defaults, then an optional file, then `CATALOG__SECTION__KEY`
+//! environment variables. See docs/configuration.md for every key.
+
+use std::fmt;
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+use validator::{Validate, ValidationError, ValidationErrors, ValidationErrorsKind};
+
+/// Which binary is loading its settings; decides the defaults that differ between them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Service {
+    WriteApi,
+    ReadApi,
+}
+
+impl Service {
+    pub fn name(self) -> &'static str {
+        match self {
+            Service::WriteApi => "write-api",
+            Service::ReadApi => "read-api",
+        }
+    }
+
+    /// Base path the binary serves its resource routes under; the ingress routes by this prefix.
+    pub fn base_path(self) -> &'static str {
+        match self {
+            Service::WriteApi => "/api/write",
+            Service::ReadApi => "/api/read",
+        }
+    }
+
+    fn default_database_user(self) -> &'static str {
+        match self {
+            Service::WriteApi => "catalog_writer",
+            Service::ReadApi => "catalog_reader",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, Validate)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    #[validate(nested)]
+    pub server: ServerSettings,
+    #[validate(nested)]
+    pub shutdown: ShutdownSettings,
+    #[validate(nested)]
+    pub database: DatabaseSettings,
+    #[validate(nested)]
+    pub consistency: ConsistencySettings,
+    pub log: LogSettings,
+}
+
+#[derive(Debug, Clone, Deserialize, Validate)]
+#[serde(deny_unknown_fields)]
+pub struct ServerSettings {
+    pub host: IpAddr,
+    pub port: u16,
+    pub admin_port: u16,
+    #[validate(range(min = 1, max = 600_000, message = "must be between 1 and 600000"))]
+    pub request_timeout_ms: u64,
+    #[validate(range(
+        min = 1024,
+        max = 16_777_216,
+        message = "must be between 1024 and 16777216"
+    ))]
+    pub body_limit_bytes: usize,
+}
+
+#[derive(Debug, Clone, Deserialize, Validate)]
+#[serde(deny_unknown_fields)]
+pub struct ShutdownSettings {
+    #[validate(range(max = 600_000, message = "must be at most 600000"))]
+    pub drain_delay_ms: u64,
+    #[validate(range(max = 600_000, message = "must be at most 600000"))]
+    pub grace_period_ms: u64,
+}
+
+#[derive(Clone, Deserialize, Validate)]
+#[serde(deny_unknown_fields)]
+#[validate(schema(function = "min_connections_within_max", skip_on_field_errors = true))]
+pub struct DatabaseSettings {
+    #[validate(length(min = 1, message = "must not be empty"))]
+    pub host: String,
+    pub port: u16,
+    #[validate(length(min = 1, max = 64, message = "must be 1 to 64 characters"))]
+    pub name: String,
+    #[validate(length(min = 1, max = 80, message = "must be 1 to 80 characters"))]
+    pub user: String,
+    pub password: Option<Secret>,
+    pub password_file: Option<PathBuf>,
+    #[validate(range(min = 1, max = 1000, message = "must be between 1 and 1000"))]
+    pub max_connections: u32,
+    pub min_connections: u32,
+    #[validate(range(min = 1, max = 60_000, message = "must be between 1 and 60000"))]
+    pub connect_timeout_ms: u64,
+    #[validate(range(min = 1, max = 60_000, message = "must be between 1 and 60000"))]
+    pub acquire_timeout_ms: u64,
+    #[validate(range(min = 1, max = 86_400, message = "must be between 1 and 86400"))]
+    pub max_lifetime_secs: u64,
+    #[validate(range(min = 1, max = 86_400, message = "must be between 1 and 86400"))]
+    pub idle_timeout_secs: u64,
+}
+
+fn min_connections_within_max(db: &DatabaseSettings) -> Result<(), ValidationError> {
+    if db.min_connections > db.max_connections {
+        let mut error = ValidationError::new("min_connections");
+        error.message =
+            Some("database.min_connections: must not exceed database.max_connections".into());
+        return Err(error);
+    }
+    Ok(())
+}
+
+impl fmt::Debug for DatabaseSettings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DatabaseSettings")
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("name", &self.name)
+            .field("user", &self.user)
+            .field("password", &self.password)
+            .field("password_file", &self.password_file)
+            .field("max_connections", &self.max_connections)
+            .finish_non_exhaustive()
+    }
+}
+
+impl DatabaseSettings {
+    pub fn connect_timeout(&self) -> Duration {
+        Duration::from_millis(self.connect_timeout_ms)
+    }
+    pub fn acquire_timeout(&self) -> Duration {
+        Duration::from_millis(self.acquire_timeout_ms)
+    }
+    pub fn max_lifetime(&self) -> Duration {
+        Duration::from_secs(self.max_lifetime_secs)
+    }
+    pub fn idle_timeout(&self) -> Duration {
+        Duration::from_secs(self.idle_timeout_secs)
+    }
+
+    /// The password, from `password_file` when set (surrounding whitespace dropped), else inline.
+    pub fn resolve_password(&self) -> Result<Secret, ConfigError> {
+        if let Some(path) = &self.password_file {
+            let raw = std::fs::read_to_string(path).map_err(|e| {
+                ConfigError::new(format!(
+                    "database.password_file: cannot read {}: {e}",
+                    path.display()
+                ))
+            })?;
+            let password = raw.trim();
+            if password.is_empty() {
+                return Err(ConfigError::new(format!(
+                    "database.password_file: {} is empty",
+                    path.display()
+                )));
+            }
+            return Ok(Secret(password.to_owned()));
+        }
+        self.password.clone().ok_or_else(|| {
+            ConfigError::new(
+                "database.password_file: required (or database.password for local use)",
+            )
+        })
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, Validate)]
+#[serde(deny_unknown_fields)]
+pub struct ConsistencySettings {
+    #[validate(range(min = 1, max = 60_000, message = "must be between 1 and 60000"))]
+    pub wait_timeout_ms: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogSettings {
+    pub level: String,
+    pub format: LogFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Json,
+    Pretty,
+}
+
+/// A string that never shows up in `Debug` output or logs.
+#[derive(Clone, Deserialize, PartialEq, Eq)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Secret(value.into())
+    }
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("\"<redacted>\"")
+    }
+}
+
+/// A configuration problem, worded to name the offending key.
+#[derive(Debug, thiserror::Error)]
+#[error("configuration error: {0}")]
+pub struct ConfigError(String);
+
+impl ConfigError {
+    fn new(message: impl Into<String>) -> Self {
+        ConfigError(message.into())
+    }
+}
+
+impl Settings {
+    /// Loads defaults, then `file` (when given), then the process environment.
+    pub fn load(service: Service, file: Option<&Path>) -> Result<Settings, ConfigError> {
+        Self::load_from(service, file, std::env::vars())
+    }
+
+    /// Like [`Settings::load`] with an explicit environment, so tests don't touch the process's.
+    pub fn load_from(
+        service: Service,
+        file: Option<&Path>,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Settings, ConfigError> {
+        let env: config::Map<String, String> = env
+            .into_iter()
+            .filter(|(key, _)| key.starts_with("CATALOG__"))
+            .collect();
+        let mut builder = defaults(service).map_err(from_config_error)?;
+        if let Some(path) = file {
+            if !path.is_file() {
+                return Err(ConfigError::new(format!(
+                    "config file {} does not exist",
+                    path.display()
+                )));
+            }
+            builder = builder.add_source(config::File::from(path).required(true));
+        }
+        let settings: Settings = builder
+            .add_source(
+                config::Environment::with_prefix("CATALOG")
+                    .prefix_separator("__")
+                    .separator("__")
+                    .try_parsing(true)
+                    .source(Some(env)),
+            )
+            .build()
+            .and_then(config::Config::try_deserialize)
+            .map_err(from_config_error)?;
+        settings.validate().map_err(|errors| {
+            let mut messages = Vec::new();
+            flatten_validation_errors("", &errors, &mut messages);
+            ConfigError::new(messages.join("; "))
+        })?;
+        settings.database.resolve_password()?;
+        Ok(settings)
+    }
+}
+
+fn defaults(
+    service: Service,
+) -> Result<config::ConfigBuilder<config::builder::DefaultState>, config::ConfigError> {
+    config::Config::builder()
+        .set_default("server.host", "0.0.0.0")?
+        .set_default("server.port", 8080)?
+        .set_default("server.admin_port", 9464)?
+        .set_default("server.request_timeout_ms", 10_000)?
+        .set_default("server.body_limit_bytes", 65_536)?
+        .set_default("shutdown.drain_delay_ms", 5_000)?
+        .set_default("shutdown.grace_period_ms", 15_000)?
+        .set_default("database.host", "127.0.0.1")?
+        .set_default("database.port", 3306)?
+        .set_default("database.name", "catalog")?
+        .set_default("database.user", service.default_database_user())?
+        .set_default("database.max_connections", 10)?
+        .set_default("database.min_connections", 1)?
+        .set_default("database.connect_timeout_ms", 1_000)?
+        .set_default("database.acquire_timeout_ms", 1_500)?
+        .set_default("database.max_lifetime_secs", 300)?
+        .set_default("database.idle_timeout_secs", 60)?
+        .set_default("consistency.wait_timeout_ms", 1_000)?
+        .set_default("log.level", "info")?
+        .set_default("log.format", "json")
+}
+
+fn from_config_error(error: config::ConfigError) -> ConfigError {
+    ConfigError::new(error.to_string())
+}
+
+fn flatten_validation_errors(prefix: &str, errors: &ValidationErrors, out: &mut Vec<String>) {
+    for (field, kind) in errors.errors() {
+        let path = if field == "__all__" {
+            prefix.trim_end_matches('.').to_owned()
+        } else {
+            format!("{prefix}{field}")
+        };
+        match kind {
+            ValidationErrorsKind::Field(field_errors) => {
+                for error in field_errors {
+                    match &error.message {
+                        Some(message) if message.contains(": ") => out.push(message.to_string()),
+                        Some(message) => out.push(format!("{path}: {message}")),
+                        None => out.push(format!("{path}: invalid ({})", error.code)),
+                    }
+                }
+            }
+            ValidationErrorsKind::Struct(nested) => {
+                flatten_validation_errors(&format!("{path}."), nested, out)
+            }
+            ValidationErrorsKind::List(items) => {
+                for (index, nested) in items {
+                    flatten_validation_errors(&format!("{path}[{index}]."), nested, out);
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn defaults_need_only_a_password() {
+        let settings = Settings::load_from(
+            Service::ReadApi,
+            None,
+            env(&[("CATALOG__DATABASE__PASSWORD", "pw")]),
+        )
+        .unwrap();
+        assert_eq!(settings.server.port, 8080);
+        assert_eq!(settings.server.admin_port, 9464);
+        assert_eq!(settings.database.user, "catalog_reader");
+        assert_eq!(settings.consistency.wait_timeout_ms, 1_000);
+        assert_eq!(settings.server.body_limit_bytes, 65_536);
+    }
+
+    #[test]
+    fn environment_overrides_file_and_file_overrides_defaults() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("config.yaml");
+        std::fs::write(
+            &file,
+            "server:\n  port: 9000\n  admin_port: 9001\ndatabase:\n  password: x\n",
+        )
+        .unwrap();
+        let settings = Settings::load_from(
+            Service::WriteApi,
+            Some(&file),
+            env(&[("CATALOG__SERVER__PORT", "9100")]),
+        )
+        .unwrap();
+        assert_eq!(settings.server.port, 9100);
+        assert_eq!(settings.server.admin_port, 9001);
+        assert_eq!(settings.database.user, "catalog_writer");
+    }
+
+    #[test]
+    fn password_file_wins_and_is_trimmed() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("password");
+        std::fs::write(&file, "s3cret\n").unwrap();
+        let settings = Settings::load_from(
+            Service::WriteApi,
+            None,
+            env(&[
+                ("CATALOG__DATABASE__PASSWORD", "inline"),
+                ("CATALOG__DATABASE__PASSWORD_FILE", file.to_str().unwrap()),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(
+            settings.database.resolve_password().unwrap().expose(),
+            "s3cret"
+        );
+    }
+
+    #[test]
+    fn errors_name_the_key() {
+        let cases: &[(&[(&str, &str)], &str)] = &[
+            (&[("CATALOG__SERVER__PORT", "eighty")], "server.port"),
+            (
+                &[("CATALOG__DATABASE__MAX_CONNECTIONS", "0")],
+                "database.max_connections",
+            ),
+            (
+                &[("CATALOG__DATABASE__PASSWORD_FILE", "/nonexistent/pw")],
+                "database.password_file",
+            ),
+            (
+                &[("CATALOG__DATABASE__MIN_CONNECTIONS", "50")],
+                "database.min_connections",
+            ),
+            (&[("CATALOG__LOG__FORMAT", "xml")], "log.format"),
+            (&[("CATALOG__SERVER__PROT", "1")], "prot"),
+        ];
+        for (vars, key) in cases {
+            let mut vars = env(vars);
+            vars.push(("CATALOG__DATABASE__PASSWORD".into(), "pw".into()));
+            let error = Settings::load_from(Service::WriteApi, None, vars)
+                .unwrap_err()
+                .to_string();
+            assert!(error.contains(key), "{error:?} should name {key}");
+        }
+    }
+
+    #[test]
+    fn missing_password_is_an_error() {
+        let error = Settings::load_from(Service::WriteApi, None, Vec::new())
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("database.password_file"), "{error}");
+    }
+
+    #[test]
+    fn secrets_are_redacted_in_debug_output() {
+        let settings = Settings::load_from(
+            Service::WriteApi,
+            None,
+            env(&[("CATALOG__DATABASE__PASSWORD", "hunter2")]),
+        )
+        .unwrap();
+        assert!(!format!("{settings:?}").contains("hunter2"));
+    }
+}

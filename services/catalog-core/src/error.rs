@@ -1,0 +1,181 @@
+//! One error type for every handler, rendered as RFC 9457 `application/problem+json`.
+//! Database errors are classified here, in one place: constraint violations become 4xx,
+//! an unreachable database 503, anything else 500 (logged, never shown).
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use sea_orm::{DbErr, RuntimeErr, SqlErr};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::http::current_request_id;
+
+/// One invalid field of a request body.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct FieldError {
+    /// The field's name (a JSON path for nested values).
+    pub field: String,
+    pub message: String,
+}
+
+impl FieldError {
+    pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
+        FieldError {
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+}
+
+/// RFC 9457 problem details.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Problem {
+    /// A relative URI naming the problem type, e.g. `/problems/replica-lag`.
+    #[serde(rename = "type")]
+    pub problem_type: String,
+    pub title: String,
+    pub status: u16,
+    pub detail: String,
+    /// The `X-Request-Id` of the request, to find it in the logs.
+    pub request_id: String,
+    /// For validation failures (422): every invalid field.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub errors: Option<Vec<FieldError>>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("{0}")]
+    NotFound(String),
+    #[error("method not allowed")]
+    MethodNotAllowed,
+    #[error("{0}")]
+    Conflict(String),
+    #[error("{0}")]
+    PreconditionFailed(String),
+    #[error("request body larger than {limit} bytes")]
+    PayloadTooLarge { limit: usize },
+    #[error("{0}")]
+    UnsupportedMediaType(String),
+    #[error("the request body has invalid fields")]
+    Validation(Vec<FieldError>),
+    #[error(
+        "the replica has not applied the consistency token's transaction within {waited_ms} ms"
+    )]
+    ReplicaLag { waited_ms: u64 },
+    #[error("{0}")]
+    Unavailable(String),
+    #[error("internal error")]
+    Internal(#[source] anyhow::Error),
+}
+
+impl ApiError {
+    pub fn status(&self) -> StatusCode {
+        match self {
+            ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            ApiError::Conflict(_) => StatusCode::CONFLICT,
+            ApiError::PreconditionFailed(_) => StatusCode::PRECONDITION_FAILED,
+            ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::ReplicaLag { .. } | ApiError::Unavailable(_) => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
+            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn slug(&self) -> &'static str {
+        match self {
+            ApiError::BadRequest(_) => "bad-request",
+            ApiError::NotFound(_) => "not-found",
+            ApiError::MethodNotAllowed => "method-not-allowed",
+            ApiError::Conflict(_) => "conflict",
+            ApiError::PreconditionFailed(_) => "precondition-failed",
+            ApiError::PayloadTooLarge { .. } => "payload-too-large",
+            ApiError::UnsupportedMediaType(_) => "unsupported-media-type",
+            ApiError::Validation(_) => "validation",
+            ApiError::ReplicaLag { .. } => "replica-lag",
+            ApiError::Unavailable(_) => "unavailable",
+            ApiError::Internal(_) => "internal",
+        }
+    }
+
+    pub fn not_found() -> Self {
+        ApiError::NotFound("no item with this id".into())
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        if let ApiError::Internal(source) = &self {
+            tracing::error!(error = ?source, "request failed");
+        }
+        let errors = match &self {
+            ApiError::Validation(errors) => Some(errors.clone()),
+            _ => None,
+        };
+        let problem = Problem {
+            problem_type: format!("/problems/{}", self.slug()),
+            title: status.canonical_reason().unwrap_or("Error").to_owned(),
+            status: status.as_u16(),
+            detail: self.to_string(),
+            request_id: current_request_id(),
+            errors,
+        };
+        let mut response = (status, axum::Json(problem)).into_response();
+        let headers = response.headers_mut();
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/problem+json"),
+        );
+        if matches!(self, ApiError::ReplicaLag { .. } | ApiError::Unavailable(_)) {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        }
+        response
+    }
+}
+
+impl From<DbErr> for ApiError {
+    fn from(error: DbErr) -> Self {
+        if let Some(SqlErr::UniqueConstraintViolation(_)) = error.sql_err() {
+            return ApiError::Conflict("an item with this sku already exists".into());
+        }
+        if is_unavailable(&error) {
+            tracing::warn!(error = %error, "database unavailable");
+            return ApiError::Unavailable("the database is unavailable; retry shortly".into());
+        }
+        ApiError::Internal(error.into())
+    }
+}
+
+/// Errors that mean "try again": no connection, lost connection, pool exhausted, lock wait
+/// timeout or deadlock, or a server that is read-only (e.g. a primary being demoted).
+fn is_unavailable(error: &DbErr) -> bool {
+    use sea_orm::sqlx::Error as SqlxError;
+    let sqlx_error = match error {
+        DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => return true,
+        DbErr::Exec(RuntimeErr::SqlxError(e)) | DbErr::Query(RuntimeErr::SqlxError(e)) => e,
+        _ => return false,
+    };
+    match sqlx_error.as_ref() {
+        SqlxError::Io(_)
+        | SqlxError::PoolTimedOut
+        | SqlxError::PoolClosed
+        | SqlxError::Protocol(_) => true,
+        SqlxError::Database(db) => {
+            let code = db
+                .try_downcast_ref::<sea_orm::sqlx::mysql::MySqlDatabaseError>()
+                .map(|e| e.number());
+            // 1205 lock wait timeout, 1213 deadlock, 1290 read-only server, 1927 connection killed,
+            // 2006/2013 server gone away / lost connection.
+            matches!(code, Some(1205 | 1213 | 1290 | 1927 | 2006 | 2013))
+        }
+        _ => false,
+    }
+}

@@ -1,0 +1,212 @@
+//! HTTP plumbing both binaries share: request ids, the request span, RED metrics, the request
+//! timeout, problem+json for unknown routes and methods, and strict body/path/query parsing.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::body::{Body, Bytes};
+use axum::extract::rejection::{BytesRejection, PathRejection, QueryRejection};
+use axum::extract::{MatchedPath, Path, Query, Request, State};
+use axum::http::{HeaderMap, HeaderName, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use opentelemetry::KeyValue;
+use opentelemetry::trace::TraceContextExt;
+use tracing::Instrument;
+use tracing_opentelemetry::OpenTelemetrySpanExt;
+
+use crate::error::ApiError;
+use crate::telemetry::Metrics;
+
+pub static X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+tokio::task_local! {
+    static REQUEST_ID: String;
+}
+
+/// The id of the request being served (empty outside a request).
+pub fn current_request_id() -> String {
+    REQUEST_ID.try_with(Clone::clone).unwrap_or_default()
+}
+
+/// Opens the request span (request id, trace id from `traceparent`, method, path), makes the
+/// request id available to error responses, and logs one line per request.
+pub async fn request_context(request: Request, next: Next) -> Response {
+    let request_id = request
+        .headers()
+        .get(&X_REQUEST_ID)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    let parent = opentelemetry::global::get_text_map_propagator(|propagator| {
+        propagator.extract(&opentelemetry_http_headers(request.headers()))
+    });
+    let span = tracing::info_span!(
+        "request",
+        request_id = %request_id,
+        trace_id = tracing::field::Empty,
+        method = %request.method(),
+        path = %request.uri().path(),
+    );
+    let _ = span.set_parent(parent);
+    let trace_id = span.context().span().span_context().trace_id();
+    span.record("trace_id", tracing::field::display(trace_id));
+    let started = Instant::now();
+    let response = REQUEST_ID
+        .scope(request_id, next.run(request))
+        .instrument(span.clone())
+        .await;
+    let _entered = span.enter();
+    tracing::info!(
+        status = response.status().as_u16(),
+        duration_ms = started.elapsed().as_secs_f64() * 1000.0,
+        "request completed"
+    );
+    response
+}
+
+/// Adapts an axum header map to OpenTelemetry's propagator interface.
+fn opentelemetry_http_headers(headers: &HeaderMap) -> HeaderExtractor<'_> {
+    HeaderExtractor(headers)
+}
+
+struct HeaderExtractor<'a>(&'a HeaderMap);
+
+impl opentelemetry::propagation::Extractor for HeaderExtractor<'_> {
+    fn get(&self, key: &str) -> Option<&str> {
+        self.0.get(key).and_then(|v| v.to_str().ok())
+    }
+    fn keys(&self) -> Vec<&str> {
+        self.0.keys().map(HeaderName::as_str).collect()
+    }
+}
+
+/// RED metrics per route template (never the raw path, which would explode cardinality).
+pub async fn record_metrics(
+    State(metrics): State<Arc<Metrics>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|p| p.as_str().to_owned())
+        .unwrap_or_else(|| "unmatched".to_owned());
+    let method = request.method().as_str().to_owned();
+    let active = [KeyValue::new("http.request.method", method.clone())];
+    metrics.http_active_requests.add(1, &active);
+    let started = Instant::now();
+    let response = next.run(request).await;
+    metrics.http_active_requests.add(-1, &active);
+    metrics.http_request_duration.record(
+        started.elapsed().as_secs_f64(),
+        &[
+            KeyValue::new("http.route", route),
+            KeyValue::new("http.request.method", method),
+            KeyValue::new(
+                "http.response.status_code",
+                i64::from(response.status().as_u16()),
+            ),
+        ],
+    );
+    response
+}
+
+/// Answers 503 when a request takes longer than the configured bound.
+pub async fn enforce_timeout(
+    State(limit): State<Duration>,
+    request: Request,
+    next: Next,
+) -> Response {
+    match tokio::time::timeout(limit, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => ApiError::Unavailable(format!(
+            "the request took longer than {} ms",
+            limit.as_millis()
+        ))
+        .into_response(),
+    }
+}
+
+pub async fn route_not_found() -> ApiError {
+    ApiError::NotFound("no such route".into())
+}
+
+pub async fn method_not_allowed() -> ApiError {
+    ApiError::MethodNotAllowed
+}
+
+/// Reads a JSON body whose media type is one of `accepted`.
+/// Wrong or missing type → 415, too large → 413, not JSON → 400.
+pub fn json_body(
+    headers: &HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+    accepted: &[&str],
+    body_limit: usize,
+) -> Result<serde_json::Value, ApiError> {
+    let media_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .map(|v| v.trim().to_ascii_lowercase());
+    if !media_type.as_deref().is_some_and(|t| accepted.contains(&t)) {
+        return Err(ApiError::UnsupportedMediaType(format!(
+            "Content-Type must be {}",
+            accepted.join(" or ")
+        )));
+    }
+    let body = body.map_err(|rejection| {
+        if rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::PayloadTooLarge { limit: body_limit }
+        } else {
+            ApiError::BadRequest(format!(
+                "could not read the request body: {}",
+                rejection.body_text()
+            ))
+        }
+    })?;
+    serde_json::from_slice(&body)
+        .map_err(|e| ApiError::BadRequest(format!("the body is not valid JSON: {e}")))
+}
+
+/// A path parameter, or 400.
+pub fn path_param(path: Result<Path<String>, PathRejection>) -> Result<String, ApiError> {
+    path.map(|Path(value)| value)
+        .map_err(|r| ApiError::BadRequest(format!("bad path parameter: {}", r.body_text())))
+}
+
+/// Query parameters in order, or 400; parameters not in `known` are refused.
+pub fn query_params(
+    query: Result<Query<Vec<(String, String)>>, QueryRejection>,
+    known: &[&str],
+) -> Result<Vec<(String, String)>, ApiError> {
+    let Query(params) =
+        query.map_err(|r| ApiError::BadRequest(format!("bad query string: {}", r.body_text())))?;
+    if let Some((name, _)) = params
+        .iter()
+        .find(|(name, _)| !known.contains(&name.as_str()))
+    {
+        return Err(ApiError::BadRequest(format!(
+            "unknown query parameter `{name}`"
+        )));
+    }
+    let mut seen = std::collections::HashSet::new();
+    if let Some((name, _)) = params.iter().find(|(name, _)| !seen.insert(name.as_str())) {
+        return Err(ApiError::BadRequest(format!(
+            "query parameter `{name}` given more than once"
+        )));
+    }
+    Ok(params)
+}
+
+/// `GET /metrics` on the admin port.
+pub async fn metrics_endpoint(State(metrics): State<Arc<Metrics>>) -> Response {
+    (
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        Body::from(metrics.render()),
+    )
+        .into_response()
+}

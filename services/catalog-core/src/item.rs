@@ -1,0 +1,388 @@
+//! The item: its API shapes, validation rules, ETag preconditions and pagination cursor.
+
+use std::sync::LazyLock;
+
+use axum::http::HeaderValue;
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use chrono::{DateTime, NaiveDateTime, SubsecRound, Utc};
+use regex::Regex;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use uuid::Uuid;
+use validator::{Validate, ValidationErrors};
+
+use crate::entity::item;
+use crate::error::{ApiError, FieldError};
+
+pub const MAX_PRICE_CENTS: i64 = 1_000_000_000_000;
+pub const MAX_STOCK: i64 = 1_000_000_000;
+
+static SKU: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"^[A-Za-z0-9][A-Za-z0-9._-]*$").expect("valid regex"));
+static CURRENCY: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"^[A-Z]{3}$").expect("valid regex"));
+
+/// Every mutable field of an item: the body of `POST` and `PUT`, and the result of a `PATCH`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ItemInput {
+    /// Stock-keeping unit, unique regardless of case.
+    #[validate(
+        length(min = 1, max = 64, message = "must be 1 to 64 characters"),
+        regex(path = *SKU, message = "must start with a letter or digit and contain only letters, digits, '.', '_' and '-'")
+    )]
+    #[schema(
+        min_length = 1,
+        max_length = 64,
+        pattern = "^[A-Za-z0-9][A-Za-z0-9._-]*$",
+        example = "MUG-001"
+    )]
+    pub sku: String,
+    /// Display name; surrounding whitespace is trimmed.
+    #[validate(length(
+        min = 1,
+        max = 200,
+        message = "must be 1 to 200 characters after trimming"
+    ))]
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        pattern = "\\S",
+        example = "Coffee mug"
+    )]
+    pub name: String,
+    /// Free text; `null` or absent means none.
+    #[serde(default)]
+    #[validate(length(max = 2000, message = "must be at most 2000 characters"))]
+    #[schema(max_length = 2000)]
+    pub description: Option<String>,
+    /// Price in the currency's minor unit.
+    #[validate(range(min = 0, max = MAX_PRICE_CENTS, message = "must be between 0 and 1000000000000"))]
+    #[schema(minimum = 0, maximum = 1_000_000_000_000_i64, example = 1299)]
+    pub price_cents: i64,
+    /// ISO 4217 code.
+    #[validate(regex(path = *CURRENCY, message = "must be three upper-case letters (ISO 4217)"))]
+    #[schema(
+        pattern = "^[A-Z]{3}$",
+        min_length = 3,
+        max_length = 3,
+        example = "EUR"
+    )]
+    pub currency: String,
+    #[validate(range(min = 0, max = MAX_STOCK, message = "must be between 0 and 1000000000"))]
+    #[schema(minimum = 0, maximum = 1_000_000_000, example = 42)]
+    pub stock: i64,
+}
+
+impl ItemInput {
+    /// Reads an input from a JSON value: type errors, unknown and missing fields and rule
+    /// violations all come back as field errors (422).
+    pub fn from_json(value: serde_json::Value) -> Result<ItemInput, ApiError> {
+        if !value.is_object() {
+            return Err(ApiError::Validation(vec![FieldError::new(
+                "",
+                "the body must be a JSON object",
+            )]));
+        }
+        let mut input: ItemInput = serde_path_to_error::deserialize(value)
+            .map_err(|e| ApiError::Validation(vec![field_error_of(&e)]))?;
+        input.name = input.name.trim().to_owned();
+        input
+            .validate()
+            .map_err(|errors| ApiError::Validation(field_errors(&errors)))?;
+        Ok(input)
+    }
+
+    /// The input's fields as a JSON object, the target a merge patch applies to.
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::to_value(self).expect("an ItemInput always serializes")
+    }
+}
+
+static QUOTED_FIELD: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"field `([^`]*)`").expect("valid regex"));
+
+fn field_error_of(error: &serde_path_to_error::Error<serde_json::Error>) -> FieldError {
+    let message = error.inner().to_string();
+    let path = error.path().to_string();
+    // serde reports unknown and missing fields at the enclosing object; name the field itself.
+    let field = match QUOTED_FIELD.captures(&message) {
+        Some(captures) if path == "." => captures[1].to_owned(),
+        _ => path,
+    };
+    let message = message
+        .split(" at line")
+        .next()
+        .unwrap_or(&message)
+        .to_owned();
+    FieldError::new(field, message)
+}
+
+fn field_errors(errors: &ValidationErrors) -> Vec<FieldError> {
+    let mut out: Vec<FieldError> = errors
+        .field_errors()
+        .into_iter()
+        .flat_map(|(field, errors)| {
+            errors.iter().map(move |e| {
+                let message = e
+                    .message
+                    .as_ref()
+                    .map(|m| m.to_string())
+                    .unwrap_or_else(|| e.code.to_string());
+                FieldError::new(field.to_string(), message)
+            })
+        })
+        .collect();
+    out.sort_by(|a, b| a.field.cmp(&b.field));
+    out
+}
+
+/// An item as the API returns it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Item {
+    /// UUIDv7, assigned by the server.
+    pub id: Uuid,
+    pub sku: String,
+    pub name: String,
+    pub description: Option<String>,
+    pub price_cents: i64,
+    pub currency: String,
+    pub stock: i64,
+    /// 1 on create, +1 on every change; the ETag is this number, quoted.
+    pub version: i64,
+    /// RFC 3339, UTC, millisecond precision.
+    #[schema(format = DateTime)]
+    pub created_at: String,
+    #[schema(format = DateTime)]
+    pub updated_at: String,
+}
+
+impl From<item::Model> for Item {
+    fn from(model: item::Model) -> Self {
+        Item {
+            id: model.id,
+            sku: model.sku,
+            name: model.name,
+            description: model.description,
+            price_cents: model.price_cents,
+            currency: model.currency,
+            stock: model.stock,
+            version: model.version,
+            created_at: format_timestamp(model.created_at),
+            updated_at: format_timestamp(model.updated_at),
+        }
+    }
+}
+
+/// A page of items.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct ItemPage {
+    pub items: Vec<Item>,
+    /// Pass as `cursor` to get the next page; `null` on the last page.
+    pub next_cursor: Option<String>,
+}
+
+/// Now, truncated to what the database stores (milliseconds), so responses match later reads.
+pub fn now() -> NaiveDateTime {
+    Utc::now().naive_utc().trunc_subsecs(3)
+}
+
+fn format_timestamp(at: NaiveDateTime) -> String {
+    DateTime::<Utc>::from_naive_utc_and_offset(at, Utc)
+        .format("%Y-%m-%dT%H:%M:%S%.3fZ")
+        .to_string()
+}
+
+/// The strong ETag of a version: `"<version>"`.
+pub fn etag(version: i64) -> HeaderValue {
+    HeaderValue::from_str(&format!("\"{version}\""))
+        .expect("digits and quotes are valid header characters")
+}
+
+enum EntityTags {
+    Any,
+    /// (weak, opaque tag without quotes)
+    List(Vec<(bool, String)>),
+}
+
+fn parse_entity_tags(header: &HeaderValue, name: &str) -> Result<EntityTags, ApiError> {
+    let invalid = || {
+        ApiError::BadRequest(format!(
+            "{name} must be `*` or a list of quoted entity tags"
+        ))
+    };
+    let text = header.to_str().map_err(|_| invalid())?.trim();
+    if text == "*" {
+        return Ok(EntityTags::Any);
+    }
+    let mut tags = Vec::new();
+    for part in text.split(',') {
+        let part = part.trim();
+        let (weak, quoted) = match part.strip_prefix("W/") {
+            Some(rest) => (true, rest),
+            None => (false, part),
+        };
+        let tag = quoted
+            .strip_prefix('"')
+            .and_then(|t| t.strip_suffix('"'))
+            .ok_or_else(invalid)?;
+        if tag.contains('"') {
+            return Err(invalid());
+        }
+        tags.push((weak, tag.to_owned()));
+    }
+    Ok(EntityTags::List(tags))
+}
+
+/// `If-Match` (strong comparison): Ok when absent or when it names the current version.
+pub fn check_if_match(header: Option<&HeaderValue>, current_version: i64) -> Result<(), ApiError> {
+    let Some(header) = header else { return Ok(()) };
+    let current = current_version.to_string();
+    match parse_entity_tags(header, "If-Match")? {
+        EntityTags::Any => Ok(()),
+        EntityTags::List(tags) if tags.iter().any(|(weak, tag)| !weak && *tag == current) => Ok(()),
+        EntityTags::List(_) => Err(ApiError::PreconditionFailed(format!(
+            "If-Match does not match the item's current version \"{current_version}\""
+        ))),
+    }
+}
+
+/// `If-None-Match` (weak comparison): true when the client's copy is current (answer 304).
+pub fn if_none_match_matches(
+    header: Option<&HeaderValue>,
+    current_version: i64,
+) -> Result<bool, ApiError> {
+    let Some(header) = header else {
+        return Ok(false);
+    };
+    let current = current_version.to_string();
+    Ok(match parse_entity_tags(header, "If-None-Match")? {
+        EntityTags::Any => true,
+        EntityTags::List(tags) => tags.iter().any(|(_, tag)| *tag == current),
+    })
+}
+
+/// Opaque keyset cursor: the last id of a page.
+pub fn encode_cursor(last_id: Uuid) -> String {
+    URL_SAFE_NO_PAD.encode(last_id.as_bytes())
+}
+
+pub fn decode_cursor(cursor: &str) -> Result<Uuid, ApiError> {
+    URL_SAFE_NO_PAD
+        .decode(cursor)
+        .ok()
+        .and_then(|bytes| Uuid::from_slice(&bytes).ok())
+        .ok_or_else(|| ApiError::BadRequest("cursor is not one this API issued".into()))
+}
+
+/// An item id from a path segment.
+pub fn parse_id(raw: &str) -> Result<Uuid, ApiError> {
+    Uuid::try_parse(raw)
+        .map_err(|_| ApiError::BadRequest(format!("`{raw}` is not a valid item id (UUID)")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn valid() -> serde_json::Value {
+        json!({"sku": "MUG-001", "name": "  Mug  ", "description": null, "price_cents": 1299, "currency": "EUR", "stock": 3})
+    }
+
+    #[test]
+    fn valid_input_is_trimmed() {
+        let input = ItemInput::from_json(valid()).unwrap();
+        assert_eq!(input.name, "Mug");
+        assert_eq!(input.description, None);
+    }
+
+    fn fields_of(value: serde_json::Value) -> Vec<String> {
+        match ItemInput::from_json(value) {
+            Err(ApiError::Validation(errors)) => errors.into_iter().map(|e| e.field).collect(),
+            other => panic!("expected a validation error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn every_rule_names_its_field() {
+        let mut v = valid();
+        v["sku"] = json!("-bad");
+        v["name"] = json!("   ");
+        v["price_cents"] = json!(-1);
+        v["currency"] = json!("eur");
+        v["stock"] = json!(1_000_000_001);
+        v["description"] = json!("x".repeat(2001));
+        assert_eq!(
+            fields_of(v),
+            [
+                "currency",
+                "description",
+                "name",
+                "price_cents",
+                "sku",
+                "stock"
+            ]
+        );
+    }
+
+    #[test]
+    fn type_unknown_and_missing_fields_are_field_errors() {
+        let mut v = valid();
+        v["price_cents"] = json!("12");
+        assert_eq!(fields_of(v), ["price_cents"]);
+        let mut v = valid();
+        v["colour"] = json!("red");
+        assert_eq!(fields_of(v), ["colour"]);
+        let mut v = valid();
+        v.as_object_mut().unwrap().remove("sku");
+        assert_eq!(fields_of(v), ["sku"]);
+        assert_eq!(fields_of(json!([1])), [""]);
+    }
+
+    #[test]
+    fn lengths_count_characters_not_bytes() {
+        let mut v = valid();
+        v["name"] = json!("é".repeat(200));
+        assert!(ItemInput::from_json(v).is_ok());
+    }
+
+    #[test]
+    fn preconditions() {
+        let v = |s: &'static str| HeaderValue::from_static(s);
+        assert!(check_if_match(None, 3).is_ok());
+        assert!(check_if_match(Some(&v("\"3\"")), 3).is_ok());
+        assert!(check_if_match(Some(&v("\"1\", \"3\"")), 3).is_ok());
+        assert!(check_if_match(Some(&v("*")), 3).is_ok());
+        assert!(matches!(
+            check_if_match(Some(&v("\"2\"")), 3),
+            Err(ApiError::PreconditionFailed(_))
+        ));
+        assert!(matches!(
+            check_if_match(Some(&v("W/\"3\"")), 3),
+            Err(ApiError::PreconditionFailed(_))
+        ));
+        assert!(matches!(
+            check_if_match(Some(&v("3")), 3),
+            Err(ApiError::BadRequest(_))
+        ));
+        assert!(if_none_match_matches(Some(&v("W/\"3\"")), 3).unwrap());
+        assert!(!if_none_match_matches(Some(&v("\"2\"")), 3).unwrap());
+    }
+
+    #[test]
+    fn cursor_round_trips_and_rejects_garbage() {
+        let id = Uuid::now_v7();
+        assert_eq!(decode_cursor(&encode_cursor(id)).unwrap(), id);
+        assert!(decode_cursor("not-a-cursor").is_err());
+        assert!(decode_cursor("").is_err());
+    }
+
+    #[test]
+    fn timestamps_are_rfc3339_with_milliseconds() {
+        let at = NaiveDateTime::parse_from_str("2026-01-02 03:04:05.678", "%Y-%m-%d %H:%M:%S%.3f")
+            .unwrap();
+        assert_eq!(format_timestamp(at), "2026-01-02T03:04:05.678Z");
+    }
+}

@@ -1,0 +1,244 @@
+//! `Application`: binds both ports, serves until shutdown, drains, closes the pool.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::middleware::{from_fn, from_fn_with_state};
+use axum::routing::get;
+use sea_orm::DatabaseConnection;
+use tokio::net::TcpListener;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use utoipa::openapi::OpenApi;
+
+use crate::config::{Service, Settings};
+use crate::health::{self, Readiness, Shutdown};
+use crate::http::{self, X_REQUEST_ID};
+use crate::telemetry::Metrics;
+
+/// What every handler may need.
+#[derive(Clone)]
+pub struct AppContext {
+    pub settings: Arc<Settings>,
+    pub db: DatabaseConnection,
+    pub metrics: Arc<Metrics>,
+}
+
+impl AppContext {
+    pub fn body_limit(&self) -> usize {
+        self.settings.server.body_limit_bytes
+    }
+}
+
+/// The resource routes of one binary (relative to its base path) and its OpenAPI document.
+pub struct Api {
+    pub routes: Router<AppContext>,
+    pub openapi: OpenApi,
+}
+
+pub struct Application {
+    service: Service,
+    settings: Arc<Settings>,
+    api_listener: TcpListener,
+    admin_listener: TcpListener,
+    api_router: Router,
+    admin_router: Router,
+    db: DatabaseConnection,
+    metrics: Arc<Metrics>,
+    readiness: Arc<Readiness>,
+    shutdown: Shutdown,
+}
+
+impl Application {
+    /// Binds both ports (port 0 picks a free one) and prepares the lazily connecting pool.
+    /// Does not wait for the database: a service may start before it.
+    pub async fn build(
+        service: Service,
+        settings: Settings,
+        api: impl FnOnce() -> Api,
+    ) -> anyhow::Result<Self> {
+        let password = settings.database.resolve_password()?;
+        let db = crate::db::connect_lazy(&settings.database, &password);
+        let metrics = Metrics::new(service)?;
+        let shutdown = Shutdown::default();
+        let readiness = Arc::new(Readiness::new(
+            db.clone(),
+            settings.database.connect_timeout(),
+            shutdown.clone(),
+        ));
+        metrics.observe_pool_and_readiness(
+            &db,
+            settings.database.max_connections,
+            readiness.clone(),
+        );
+
+        let settings = Arc::new(settings);
+        let context = AppContext {
+            settings: settings.clone(),
+            db: db.clone(),
+            metrics: metrics.clone(),
+        };
+        let api = api();
+        let api_router = api_router(
+            service,
+            &settings,
+            context,
+            api,
+            readiness.clone(),
+            metrics.clone(),
+        );
+        let admin_router = Router::new()
+            .route("/metrics", get(http::metrics_endpoint))
+            .with_state(metrics.clone())
+            .fallback(http::route_not_found);
+
+        let host = settings.server.host;
+        let api_listener = TcpListener::bind((host, settings.server.port)).await?;
+        let admin_listener = TcpListener::bind((host, settings.server.admin_port)).await?;
+        Ok(Application {
+            service,
+            settings,
+            api_listener,
+            admin_listener,
+            api_router,
+            admin_router,
+            db,
+            metrics,
+            readiness,
+            shutdown,
+        })
+    }
+
+    pub fn api_port(&self) -> u16 {
+        self.api_listener
+            .local_addr()
+            .map(|a| a.port())
+            .unwrap_or_default()
+    }
+
+    pub fn admin_port(&self) -> u16 {
+        self.admin_listener
+            .local_addr()
+            .map(|a| a.port())
+            .unwrap_or_default()
+    }
+
+    /// Triggering it starts the same graceful shutdown as SIGTERM.
+    pub fn shutdown_handle(&self) -> Shutdown {
+        self.shutdown.clone()
+    }
+
+    /// Serves until SIGTERM/SIGINT or the shutdown handle fires; then: readiness 503 at once,
+    /// keep serving for the drain delay (so endpoints update before we stop accepting), stop
+    /// accepting, give in-flight requests the grace period, close the pool.
+    pub async fn run_until_stopped(self) -> anyhow::Result<()> {
+        let Application {
+            service,
+            settings,
+            api_listener,
+            admin_listener,
+            api_router,
+            admin_router,
+            db,
+            metrics,
+            readiness,
+            shutdown,
+        } = self;
+        let drain_delay = Duration::from_millis(settings.shutdown.drain_delay_ms);
+        let grace_period = Duration::from_millis(settings.shutdown.grace_period_ms);
+        tracing::info!(
+            service = service.name(),
+            api = %api_listener.local_addr()?,
+            admin = %admin_listener.local_addr()?,
+            "listening"
+        );
+        tokio::spawn(readiness.watch_database());
+        tokio::spawn(forward_os_signals(shutdown.clone()));
+
+        let drained = |shutdown: Shutdown| async move {
+            shutdown.triggered().await;
+            tokio::time::sleep(drain_delay).await;
+        };
+        let api =
+            axum::serve(api_listener, api_router).with_graceful_shutdown(drained(shutdown.clone()));
+        let admin = axum::serve(admin_listener, admin_router)
+            .with_graceful_shutdown(drained(shutdown.clone()));
+        let servers = async { tokio::try_join!(api.into_future(), admin.into_future()) };
+        let deadline = async move {
+            shutdown.triggered().await;
+            tracing::info!(
+                drain_delay_ms = drain_delay.as_millis() as u64,
+                "shutdown started; draining"
+            );
+            tokio::time::sleep(drain_delay + grace_period).await;
+        };
+        tokio::select! {
+            result = servers => { result?; }
+            () = deadline => tracing::warn!("grace period over; abandoning requests still in flight"),
+        }
+        db.close().await.ok();
+        metrics.shutdown();
+        tracing::info!("stopped");
+        Ok(())
+    }
+}
+
+fn api_router(
+    service: Service,
+    settings: &Settings,
+    context: AppContext,
+    api: Api,
+    readiness: Arc<Readiness>,
+    metrics: Arc<Metrics>,
+) -> Router {
+    let openapi = Arc::new(api.openapi);
+    let base = service.base_path();
+    let health = Router::new()
+        .route("/healthz", get(health::liveness))
+        .route("/readyz", get(health::readiness))
+        .with_state(readiness);
+    let timeout = Duration::from_millis(settings.server.request_timeout_ms);
+    Router::new()
+        .nest(
+            base,
+            api.routes.route(
+                "/openapi.json",
+                get(move || async move { axum::Json(openapi.clone()) }),
+            ),
+        )
+        .with_state(context)
+        .merge(health)
+        .fallback(http::route_not_found)
+        .method_not_allowed_fallback(http::method_not_allowed)
+        // Router::layer wraps each route (after routing), so the metrics see the route template.
+        .layer(from_fn_with_state(metrics, http::record_metrics))
+        .layer(from_fn_with_state(timeout, http::enforce_timeout))
+        .layer(DefaultBodyLimit::max(settings.server.body_limit_bytes))
+        .layer(from_fn(http::request_context))
+        .layer(PropagateRequestIdLayer::new(X_REQUEST_ID.clone()))
+        .layer(SetRequestIdLayer::new(
+            X_REQUEST_ID.clone(),
+            MakeRequestUuid,
+        ))
+}
+
+async fn forward_os_signals(shutdown: Shutdown) {
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(error) => {
+                tracing::error!(%error, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    tokio::select! {
+        () = terminate => tracing::info!("SIGTERM received"),
+        _ = tokio::signal::ctrl_c() => tracing::info!("SIGINT received"),
+        () = shutdown.triggered() => return,
+    }
+    shutdown.trigger();
+}

@@ -1,0 +1,185 @@
+//! Logs, traces and metrics.
+//!
+//! - Logs: `tracing` events as JSON lines (or pretty, for humans), each carrying the request id
+//!   and trace id of the request span it happened in.
+//! - Traces: W3C trace context (`traceparent`) is taken from requests, so our trace ids join the
+//!   caller's trace. Spans are not exported anywhere yet; the trace id is what links logs.
+//! - Metrics: OpenTelemetry instruments, exported by OpenTelemetry's Prometheus exporter into a
+//!   registry that the admin port serves at `/metrics`.
+
+use std::sync::Arc;
+
+use opentelemetry::KeyValue;
+use opentelemetry::metrics::{
+    Histogram, Meter, MeterProvider as _, ObservableGauge, UpDownCounter,
+};
+use opentelemetry::trace::TracerProvider as _;
+use opentelemetry_sdk::Resource;
+use opentelemetry_sdk::metrics::SdkMeterProvider;
+use opentelemetry_sdk::propagation::TraceContextPropagator;
+use opentelemetry_sdk::trace::SdkTracerProvider;
+use prometheus::{Encoder, TextEncoder};
+use sea_orm::DatabaseConnection;
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
+use tracing_subscriber::{EnvFilter, Layer};
+
+use crate::config::{LogFormat, LogSettings, Service};
+use crate::health::Readiness;
+
+/// Request and database latencies: from 1 ms to 10 s.
+const LATENCY_BUCKETS_SECONDS: [f64; 14] = [
+    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 7.5, 10.0,
+];
+
+/// Installs the global log subscriber and trace propagator. Call once, from `main`.
+/// Returns the tracer provider, to be shut down at exit.
+pub fn init_tracing(service: Service, log: &LogSettings) -> anyhow::Result<SdkTracerProvider> {
+    opentelemetry::global::set_text_map_propagator(TraceContextPropagator::new());
+    let provider = SdkTracerProvider::builder()
+        .with_resource(resource(service))
+        .build();
+    let tracer = provider.tracer(service.name());
+    let filter = EnvFilter::try_new(&log.level)
+        .map_err(|e| anyhow::anyhow!("configuration error: log.level: {e}"))?;
+    let format = match log.format {
+        LogFormat::Json => tracing_subscriber::fmt::layer()
+            .json()
+            .flatten_event(true)
+            .with_current_span(true)
+            .with_span_list(false)
+            .boxed(),
+        LogFormat::Pretty => tracing_subscriber::fmt::layer().boxed(),
+    };
+    tracing_subscriber::registry()
+        .with(filter)
+        .with(format)
+        .with(tracing_opentelemetry::layer().with_tracer(tracer))
+        .try_init()?;
+    Ok(provider)
+}
+
+fn resource(service: Service) -> Resource {
+    Resource::builder()
+        .with_service_name(service.name())
+        .with_attribute(KeyValue::new("service.version", env!("CARGO_PKG_VERSION")))
+        .build()
+}
+
+/// The instruments both binaries record into, and the registry `/metrics` renders.
+pub struct Metrics {
+    registry: prometheus::Registry,
+    provider: SdkMeterProvider,
+    meter: Meter,
+    /// `http_server_request_duration_seconds{http_route, http_request_method, http_response_status_code}`
+    pub http_request_duration: Histogram<f64>,
+    /// `http_server_active_requests{http_request_method}`
+    pub http_active_requests: UpDownCounter<i64>,
+    /// `db_client_operation_duration_seconds{db_operation_name, outcome}`
+    pub db_operation_duration: Histogram<f64>,
+    /// `catalog_consistency_wait_duration_seconds{outcome=reached|timeout}` (read-api)
+    pub consistency_wait_duration: Histogram<f64>,
+    observed: std::sync::Mutex<Vec<ObservableGauge<u64>>>,
+}
+
+impl Metrics {
+    pub fn new(service: Service) -> anyhow::Result<Arc<Metrics>> {
+        let registry = prometheus::Registry::new();
+        let exporter = opentelemetry_prometheus::exporter()
+            .with_registry(registry.clone())
+            .build()?;
+        let provider = SdkMeterProvider::builder()
+            .with_reader(exporter)
+            .with_resource(resource(service))
+            .build();
+        let meter = provider.meter("catalog");
+        let latency = |name: &'static str, description: &'static str| {
+            meter
+                .f64_histogram(name)
+                .with_unit("s")
+                .with_description(description)
+                .with_boundaries(LATENCY_BUCKETS_SECONDS.to_vec())
+                .build()
+        };
+        Ok(Arc::new(Metrics {
+            http_request_duration: latency(
+                "http.server.request.duration",
+                "Duration of HTTP server requests",
+            ),
+            http_active_requests: meter
+                .i64_up_down_counter("http.server.active_requests")
+                .with_unit("{request}")
+                .with_description("HTTP server requests in flight")
+                .build(),
+            db_operation_duration: latency(
+                "db.client.operation.duration",
+                "Duration of database operations",
+            ),
+            consistency_wait_duration: latency(
+                "catalog.consistency.wait.duration",
+                "Time spent waiting for the replica to apply a consistency token's GTID",
+            ),
+            observed: std::sync::Mutex::new(Vec::new()),
+            registry,
+            provider,
+            meter,
+        }))
+    }
+
+    /// Gauges read at scrape time: pool connections by state, pool maximum, readiness.
+    pub fn observe_pool_and_readiness(
+        &self,
+        db: &DatabaseConnection,
+        max_connections: u32,
+        readiness: Arc<Readiness>,
+    ) {
+        let pool = db.get_mysql_connection_pool().clone();
+        let connections = self
+            .meter
+            .u64_observable_gauge("db.client.connection.count")
+            .with_unit("{connection}")
+            .with_description("Pool connections by state")
+            .with_callback(move |observer| {
+                let idle = pool.num_idle() as u64;
+                let open = u64::from(pool.size());
+                observer.observe(idle, &[KeyValue::new("db.client.connection.state", "idle")]);
+                observer.observe(
+                    open.saturating_sub(idle),
+                    &[KeyValue::new("db.client.connection.state", "used")],
+                );
+            })
+            .build();
+        let max = self
+            .meter
+            .u64_observable_gauge("db.client.connection.max")
+            .with_unit("{connection}")
+            .with_description("Largest number of connections the pool may open")
+            .with_callback(move |observer| observer.observe(u64::from(max_connections), &[]))
+            .build();
+        let ready = self
+            .meter
+            .u64_observable_gauge("catalog.ready")
+            .with_description("1 when the service reports ready (database reachable, not draining)")
+            .with_callback(move |observer| {
+                observer.observe(u64::from(readiness.last_known_ready()), &[])
+            })
+            .build();
+        self.observed
+            .lock()
+            .expect("metrics lock")
+            .extend([connections, max, ready]);
+    }
+
+    /// The Prometheus text exposition of every instrument.
+    pub fn render(&self) -> String {
+        let mut buffer = Vec::new();
+        if let Err(error) = TextEncoder::new().encode(&self.registry.gather(), &mut buffer) {
+            tracing::error!(%error, "encoding metrics failed");
+        }
+        String::from_utf8(buffer).unwrap_or_default()
+    }
+
+    pub fn shutdown(&self) {
+        let _ = self.provider.shutdown();
+    }
+}

@@ -1,0 +1,305 @@
+//! read-api: serves items from the read replicas. A request carrying `X-Consistency-Token` (the
+//! GTID write-api returned) first waits, bounded, until the replica answering it has applied
+//! that transaction, so clients read their own writes.
+
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::extract::rejection::{PathRejection, QueryRejection};
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, HeaderName, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use catalog_core::consistency::GtidPosition;
+use catalog_core::db::timed;
+use catalog_core::entity::item::{self, Entity as Items};
+use catalog_core::error::{FieldError, Problem};
+use catalog_core::http::{path_param, query_params};
+use catalog_core::item::{
+    Item, ItemPage, decode_cursor, encode_cursor, etag, if_none_match_matches, parse_id,
+};
+use catalog_core::{Api, ApiError, AppContext, Application, Service, Settings};
+use opentelemetry::KeyValue;
+use sea_orm::sea_query::LikeExpr;
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    Statement, TransactionTrait,
+};
+use utoipa::OpenApi;
+use uuid::Uuid;
+
+pub static X_CONSISTENCY_TOKEN: HeaderName = HeaderName::from_static("x-consistency-token");
+
+const DEFAULT_PAGE_SIZE: u64 = 20;
+const MAX_PAGE_SIZE: u64 = 100;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "catalog read-api",
+        description = "Serves catalog items from the read replicas."
+    ),
+    paths(get_item, list_items),
+    components(schemas(Item, ItemPage, Problem, FieldError))
+)]
+struct ReadApiDoc;
+
+/// The resource routes (under `/api/read`) and their OpenAPI document.
+pub fn api() -> Api {
+    let routes = Router::new()
+        .route("/v1/items", get(list_items))
+        .route("/v1/items/{id}", get(get_item));
+    Api {
+        routes,
+        openapi: ReadApiDoc::openapi(),
+    }
+}
+
+pub async fn build(settings: Settings) -> anyhow::Result<Application> {
+    Application::build(Service::ReadApi, settings, api).await
+}
+
+/// Get one item.
+#[utoipa::path(
+    get,
+    path = "/api/read/v1/items/{id}",
+    params(
+        ("id" = Uuid, Path, description = "Item id"),
+        ("If-None-Match" = Option<String>, Header, description = "Answer 304 if the item's ETag matches"),
+        ("X-Consistency-Token" = Option<String>, Header, description = "A write's token: wait until this replica has applied it"),
+    ),
+    responses(
+        (status = 200, description = "The item", body = Item, headers(("ETag" = String, description = "The item's version, quoted"))),
+        (status = 304, description = "Not modified", headers(("ETag" = String, description = "The item's version, quoted"))),
+        (status = 400, description = "Malformed id, If-None-Match or consistency token", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such item", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Replica lag past the bound (`/problems/replica-lag`) or database unavailable", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn get_item(
+    State(ctx): State<AppContext>,
+    path: Result<Path<String>, PathRejection>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let id = parse_id(&path_param(path)?)?;
+    let token = consistency_token(&headers)?;
+    let model = timed(&ctx.metrics, "select_item", async {
+        match token {
+            None => Ok(Items::find_by_id(id).one(&ctx.db).await?),
+            Some(token) => {
+                // Wait and read on one connection: behind a Service, another one may reach
+                // another replica.
+                let txn = ctx.db.begin().await?;
+                wait_for_token(&ctx, &txn, &token).await?;
+                let model = Items::find_by_id(id).one(&txn).await?;
+                txn.commit().await?;
+                Ok::<_, ApiError>(model)
+            }
+        }
+    })
+    .await?
+    .ok_or_else(ApiError::not_found)?;
+    let tag = etag(model.version);
+    if if_none_match_matches(headers.get(header::IF_NONE_MATCH), model.version)? {
+        return Ok((StatusCode::NOT_MODIFIED, [(header::ETAG, tag)]).into_response());
+    }
+    Ok(([(header::ETAG, tag)], axum::Json(Item::from(model))).into_response())
+}
+
+/// List items in id (creation) order, a page at a time.
+#[utoipa::path(
+    get,
+    path = "/api/read/v1/items",
+    params(
+        ("limit" = Option<u64>, Query, minimum = 1, maximum = 100, description = "Page size (default 20)"),
+        ("cursor" = Option<String>, Query, min_length = 1, description = "`next_cursor` of the previous page"),
+        ("sku" = Option<String>, Query, min_length = 1, max_length = 64, description = "Only the item with this SKU (case-insensitive)"),
+        ("q" = Option<String>, Query, min_length = 1, max_length = 200, description = "Only items whose name contains this text (case-insensitive)"),
+        ("X-Consistency-Token" = Option<String>, Header, description = "A write's token: wait until this replica has applied it"),
+    ),
+    responses(
+        (status = 200, description = "A page of items", body = ItemPage),
+        (status = 400, description = "Bad query value or consistency token", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Replica lag past the bound (`/problems/replica-lag`) or database unavailable", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn list_items(
+    State(ctx): State<AppContext>,
+    query: Result<Query<Vec<(String, String)>>, QueryRejection>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let filter = ListFilter::parse(query_params(query, &["limit", "cursor", "sku", "q"])?)?;
+    let token = consistency_token(&headers)?;
+    let mut models = timed(&ctx.metrics, "select_page", async {
+        match token {
+            None => Ok(filter.select().all(&ctx.db).await?),
+            Some(token) => {
+                let txn = ctx.db.begin().await?;
+                wait_for_token(&ctx, &txn, &token).await?;
+                let models = filter.select().all(&txn).await?;
+                txn.commit().await?;
+                Ok::<_, ApiError>(models)
+            }
+        }
+    })
+    .await?;
+    let has_more = models.len() as u64 > filter.limit;
+    models.truncate(filter.limit as usize);
+    let next_cursor = if has_more {
+        models.last().map(|m| encode_cursor(m.id))
+    } else {
+        None
+    };
+    let page = ItemPage {
+        items: models.into_iter().map(Item::from).collect(),
+        next_cursor,
+    };
+    Ok(axum::Json(page).into_response())
+}
+
+struct ListFilter {
+    limit: u64,
+    after: Option<Uuid>,
+    sku: Option<String>,
+    name_contains: Option<String>,
+}
+
+impl ListFilter {
+    fn parse(params: Vec<(String, String)>) -> Result<Self, ApiError> {
+        let mut filter = ListFilter {
+            limit: DEFAULT_PAGE_SIZE,
+            after: None,
+            sku: None,
+            name_contains: None,
+        };
+        for (name, value) in params {
+            match name.as_str() {
+                "limit" => {
+                    filter.limit = value
+                        .parse()
+                        .ok()
+                        .filter(|n| (1..=MAX_PAGE_SIZE).contains(n))
+                        .ok_or_else(|| {
+                            ApiError::BadRequest(
+                                "limit must be a whole number from 1 to 100".into(),
+                            )
+                        })?;
+                }
+                "cursor" => filter.after = Some(decode_cursor(&value)?),
+                "sku" => filter.sku = Some(bounded_text("sku", value, 64)?),
+                "q" => filter.name_contains = Some(bounded_text("q", value, 200)?),
+                _ => unreachable!("query_params refuses unknown parameters"),
+            }
+        }
+        Ok(filter)
+    }
+
+    /// Keyset pagination: `id > cursor ORDER BY id LIMIT n+1`; the extra row says whether
+    /// another page exists.
+    fn select(&self) -> sea_orm::Select<Items> {
+        let mut select = Items::find()
+            .order_by_asc(item::Column::Id)
+            .limit(self.limit + 1);
+        if let Some(after) = self.after {
+            select = select.filter(item::Column::Id.gt(after));
+        }
+        if let Some(sku) = &self.sku {
+            select = select.filter(item::Column::Sku.eq(sku.as_str()));
+        }
+        if let Some(text) = &self.name_contains {
+            let escaped = text
+                .replace('\\', "\\\\")
+                .replace('%', "\\%")
+                .replace('_', "\\_");
+            select = select.filter(
+                item::Column::Name.like(LikeExpr::new(format!("%{escaped}%")).escape('\\')),
+            );
+        }
+        select
+    }
+}
+
+fn bounded_text(name: &str, value: String, max_chars: usize) -> Result<String, ApiError> {
+    let length = value.chars().count();
+    if length == 0 || length > max_chars {
+        return Err(ApiError::BadRequest(format!(
+            "{name} must be 1 to {max_chars} characters"
+        )));
+    }
+    Ok(value)
+}
+
+fn consistency_token(headers: &HeaderMap) -> Result<Option<GtidPosition>, ApiError> {
+    let Some(value) = headers.get(&X_CONSISTENCY_TOKEN) else {
+        return Ok(None);
+    };
+    let malformed =
+        || ApiError::BadRequest("X-Consistency-Token is not a token write-api issued".into());
+    let position: GtidPosition = value
+        .to_str()
+        .map_err(|_| malformed())?
+        .parse()
+        .map_err(|_| malformed())?;
+    if position.is_empty() {
+        return Err(malformed());
+    }
+    Ok(Some(position))
+}
+
+/// Waits until the server behind `connection` has applied `token`, at most the configured bound.
+/// A server already past the position (the usual case, or the primary itself) answers at once.
+async fn wait_for_token(
+    ctx: &AppContext,
+    connection: &impl ConnectionTrait,
+    token: &GtidPosition,
+) -> Result<(), ApiError> {
+    let started = Instant::now();
+    let bound = Duration::from_millis(ctx.settings.consistency.wait_timeout_ms);
+    let outcome = if applied_position(connection).await?.covers(token) {
+        "reached"
+    } else {
+        let statement = Statement::from_sql_and_values(
+            DbBackend::MySql,
+            "SELECT MASTER_GTID_WAIT(?, ?)",
+            [token.to_string().into(), bound.as_secs_f64().into()],
+        );
+        let row = connection.query_one_raw(statement).await?;
+        let result: Option<i64> = match row {
+            Some(row) => row.try_get_by_index(0)?,
+            None => None,
+        };
+        if result == Some(0) {
+            "reached"
+        } else {
+            "timeout"
+        }
+    };
+    ctx.metrics.consistency_wait_duration.record(
+        started.elapsed().as_secs_f64(),
+        &[KeyValue::new("outcome", outcome)],
+    );
+    if outcome == "timeout" {
+        return Err(ApiError::ReplicaLag {
+            waited_ms: bound.as_millis() as u64,
+        });
+    }
+    Ok(())
+}
+
+async fn applied_position(connection: &impl ConnectionTrait) -> Result<GtidPosition, ApiError> {
+    let row = connection
+        .query_one_raw(Statement::from_string(
+            DbBackend::MySql,
+            "SELECT @@gtid_current_pos",
+        ))
+        .await?
+        .ok_or_else(|| {
+            ApiError::Internal(anyhow::anyhow!("SELECT @@gtid_current_pos returned no row"))
+        })?;
+    let text: String = row.try_get_by_index(0)?;
+    text.parse().map_err(|e| {
+        ApiError::Internal(anyhow::anyhow!(
+            "server reported GTID position {text:?}: {e}"
+        ))
+    })
+}
