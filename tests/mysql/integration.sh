@@ -202,9 +202,17 @@ check "restore.sh loads the good dump into the fresh server" in_pod "${restore_p
 check_eq "restored table checksum equals the source's" "$source_sum" table_checksum 9
 
 say "manual failover (docs/mysql-failover.md): promote replica 1, repoint replica 2, rebuild the old primary"
+# Replica 1 has received the last write but not applied it (a global read lock blocks its SQL
+# thread) when the primary dies: promote must apply it before opening for writes.
+sql 1 root -e 'FLUSH TABLES WITH READ LOCK; SELECT SLEEP(15)' > /dev/null &
+locker=$!
+sleep 0.5
 sql 0 catalog-writer catalog -e "INSERT INTO items (sku, note) VALUES ('before-failover', 'x')"
 gtid=$(sql 0 root -e 'SELECT @@gtid_binlog_pos')
-wait_gtid 1 "$gtid"; wait_gtid 2 "$gtid"
+wait_gtid 2 "$gtid"
+io_received() { [ "$(sql 1 root --column-names -E -e 'SHOW SLAVE STATUS' | sed -n 's/^ *Gtid_IO_Pos: //p')" = "$gtid" ]; }
+check "replica 1 received the last write" retry 10 io_received
+check_eq "  ...but has not applied it" 0 sql 1 root -e "SELECT COUNT(*) FROM catalog.items WHERE sku = 'before-failover'"
 stop_pod 0
 io_reconnecting() { [ "$(sql "$1" root --column-names -E -e 'SHOW SLAVE STATUS' | sed -n 's/^ *Slave_IO_Running: //p')" = Connecting ]; }
 check "replicas notice the primary is gone" retry 30 io_reconnecting 1
@@ -215,6 +223,9 @@ check "liveness passes on a replica while the primary is down" in_pod 1 -- probe
 check "sql.sh (the runbook's client) reports each replica's GTID position" in_pod 2 -- sql.sh -N -e 'SELECT @@gtid_slave_pos'
 check_eq "  ...the one the primary had" "$gtid" cat "$work/last.out"
 check "failover.sh promote on replica 1" in_pod 1 -- failover.sh promote
+wait "$locker"
+check_eq "  ...applied everything received before opening for writes" 1 sql 1 root -e \
+  "SELECT COUNT(*) FROM catalog.items WHERE sku = 'before-failover'"
 check_eq "replica 1 is now writable and replicates from nobody" "0	0" sql 1 root -e \
   "SELECT @@read_only, (SELECT COUNT(*) FROM information_schema.processlist WHERE command = 'Slave_IO')"
 check "failover.sh repoint on replica 2 to the new primary" in_pod 2 -- failover.sh repoint 127.0.0.1 "${port[1]}"

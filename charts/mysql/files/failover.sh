@@ -19,13 +19,14 @@ status_field() { sql_as root --socket="$MYSQL_SOCKET" -E -e 'SHOW SLAVE STATUS' 
 promote() {
   [ -n "$(root -e 'SHOW SLAVE STATUS')" ] || die "this server replicates from nobody: is it the primary already?"
   root -e 'STOP SLAVE IO_THREAD'
-  # Wait until the SQL thread has applied every received event.
-  local deadline=$((SECONDS + FAILOVER_APPLY_TIMEOUT_SECONDS))
-  until [ "$(status_field Slave_SQL_Running_State)" = 'Slave has read all relay log; waiting for more updates' ]; do
-    [ "$(status_field Slave_SQL_Running)" = Yes ] || die "SQL thread stopped: $(status_field Last_SQL_Error)"
-    [ $SECONDS -lt $deadline ] || die "relay log not applied within ${FAILOVER_APPLY_TIMEOUT_SECONDS}s"
-    sleep 1
-  done
+  # Wait until the SQL thread has applied every event the IO thread received (Gtid_IO_Pos).
+  local received
+  received=$(status_field Gtid_IO_Pos)
+  [ "$(status_field Slave_SQL_Running)" = Yes ] || die "SQL thread stopped: $(status_field Last_SQL_Error)"
+  if [ -n "$received" ]; then
+    [ "$(root -e "SELECT MASTER_GTID_WAIT($(sql_quote "$received"), $FAILOVER_APPLY_TIMEOUT_SECONDS)")" = 0 ] ||
+      die "received events (up to $received) not applied within ${FAILOVER_APPLY_TIMEOUT_SECONDS}s"
+  fi
   root -e 'STOP SLAVE; RESET SLAVE ALL; SET GLOBAL read_only = OFF'
   log "promoted: writable at GTID $(root -e 'SELECT @@GLOBAL.gtid_current_pos')"
 }
