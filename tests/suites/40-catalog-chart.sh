@@ -59,6 +59,11 @@ ok "prepared $chart"
 step "shellcheck"
 check "chart and test scripts" shellcheck "$repo/charts/catalog/files/roundtrip-test.sh" "$here"/*.sh "$repo/tests/suites/40-catalog-chart.sh"
 
+step "Chart.lock and README"
+check "Chart.lock matches Chart.yaml (helm's digest)" python3 "$here/chart_lock.py" check "$repo/charts/catalog"
+tail -n 1 "$work/out" | sed 's/^/     /'
+check "README.md values table matches values.yaml" python3 "$here/values_table.py" "$repo/charts/catalog" --check
+
 step "helm lint --strict"
 check "default values" helm lint --strict "$chart"
 for values in "$chart"/ci/*-values.yaml; do
@@ -180,7 +185,7 @@ else
   grep '^\[real-metrics\]' "$work/out" | sed 's/^/     /'
   [ -f "$work/metrics/roundtrip.log" ] && sed 's/^/     round trip: /' "$work/metrics/roundtrip.log"
 fi
-sed -e 's/#.*//' -e '/^[[:space:]]*$/d' "$here/metrics-allowlist.txt" > "$work/allowlist.txt"
+sed -e 's/#.*//' -e '/^[[:space:]]*$/d' "$here/metrics-allowlist.txt" | sort -u > "$work/allowlist.txt"
 if [ -s "$work/used-metrics.txt" ] && [ -s "$work/metrics/exporter-metrics.txt" ] && [ -s "$work/metrics/app-metrics.txt" ]; then
   sort -u "$work/metrics/exporter-metrics.txt" "$work/metrics/app-metrics.txt" "$work/allowlist.txt" > "$work/known.txt"
   unknown=$(comm -23 <(sort -u "$work/used-metrics.txt") "$work/known.txt")
