@@ -1,0 +1,41 @@
+variable "kubeconfig_path" {
+  description = "kubeconfig of the existing cluster (kubeadm, Vagrant/VirtualBox, bare metal); ~ is expanded."
+  type        = string
+  default     = "~/.kube/config"
+}
+
+variable "kube_context" {
+  description = "kubeconfig context to use; null for the file's current context."
+  type        = string
+  default     = null
+}
+
+variable "node_network" {
+  description = <<-EOT
+    The L2 network the nodes share and the MetalLB range inside it, outside any DHCP range.
+    The default is VirtualBox's first host-only network 192.168.56.0/24, below the range its DHCP
+    server hands out (.101 to .254 unless changed).
+  EOT
+  type = object({
+    cidr          = string
+    first_address = string
+    last_address  = string
+  })
+  default = {
+    cidr          = "192.168.56.0/24"
+    first_address = "192.168.56.60"
+    last_address  = "192.168.56.79"
+  }
+}
+
+variable "nfs_server_enabled" {
+  description = "Run the in-cluster NFS server; leave false when the cluster has real NFS storage."
+  type        = bool
+  default     = false
+}
+
+variable "metrics_server_kubelet_insecure_tls" {
+  description = "Skip kubelet certificate checks in metrics-server; only for kubeadm clusters without serverTLSBootstrap."
+  type        = bool
+  default     = false
+}
