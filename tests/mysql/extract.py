@@ -4,6 +4,7 @@ exactly what the chart ships:
 
   <out>/scripts/*     the data of ConfigMap <fullname>-scripts (the pod's /opt/mysql/scripts)
   <out>/pod.env       the mariadb container's env, one NAME=value a line (for env -i)
+  <out>/exporter.args the exporter sidecar's arguments, one a line, when rendered
   <out>/rules.yaml    the PrometheusRule's spec (a Prometheus rule file), when rendered
 
 usage: extract.py RENDERED_YAML FULLNAME OUT_DIR
@@ -30,6 +31,10 @@ def main() -> None:
     mariadb = next(c for c in pod["containers"] if c["name"] == "mariadb")
     lines = [f"{e['name']}={e['value']}" for e in mariadb["env"]]
     (out / "pod.env").write_text("\n".join(lines) + "\n")
+
+    exporter = next((c for c in pod["containers"] if c["name"] == "exporter"), None)
+    if exporter:
+        (out / "exporter.args").write_text("\n".join(exporter["args"]) + "\n")
 
     rule = by_kind.get(("PrometheusRule", fullname))
     if rule:

@@ -147,10 +147,12 @@ refute "backup: no DDL" sql 0 backup -e 'DROP TABLE catalog.items'
 refute "root: no remote login" sql_tcp 0 root -e 'SELECT 1'
 check "root: local socket login" sql 0 root -e 'SELECT 1'
 
-say "mysqld-exporter (the real binary) against a replica: the metric names the alert rules use"
+say "mysqld-exporter (the real binary, run with the sidecar's rendered arguments) against a replica"
 in_pod 1 -- configure.sh > /dev/null 2>&1   # writes pod 1's exporter credentials
-prometheus-mysqld-exporter --config.my-cnf="$work/pod-1/exporter/my.cnf" --collect.slave_status \
-  --web.listen-address="127.0.0.1:$exporter_port" > "$work/exporter.log" 2>&1 &
+# The sidecar's own arguments from the rendered StatefulSet, with this test's paths and port.
+mapfile -t exporter_args < <(sed -e "s|^--config.my-cnf=/etc/mysqld-exporter/|--config.my-cnf=$work/pod-1/exporter/|" \
+  -e "s|^--web.listen-address=.*|--web.listen-address=127.0.0.1:$exporter_port|" "$work/rendered/exporter.args")
+prometheus-mysqld-exporter "${exporter_args[@]}" > "$work/exporter.log" 2>&1 &
 exporter_pid=$!
 for _ in $(seq 1 40); do curl -fsS "http://127.0.0.1:$exporter_port/metrics" > "$work/metrics.txt" 2>/dev/null && break; sleep 0.25; done
 for metric in 'mysql_up 1' mysql_slave_status_slave_io_running mysql_slave_status_slave_sql_running \

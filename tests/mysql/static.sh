@@ -43,6 +43,7 @@ refute "unknown nested key" helm template t "$chart" --set metrics.serviceMonito
 refute "wrong type (readReplicas as string)" helm template t "$chart" --set-string readReplicas=two
 refute "wrong type (networkPolicy.enabled)" helm template t "$chart" --set-string networkPolicy.enabled=yes
 refute "bad digest" helm template t "$chart" --set image.digest=latest
+check "accepts the umbrella's dependency condition key (enabled)" helm template t "$chart" --set enabled=true
 
 check "every key of values.yaml has a row in README.md's values table" \
   python3 "$repo/tests/mysql/values_documented.py" "$chart/values.yaml" "$chart/README.md"
