@@ -150,8 +150,8 @@ impl Stack {
             http: client(),
             cluster,
         };
-        wait_ready(&stack.http, &stack.write).await;
-        wait_ready(&stack.http, &stack.read).await;
+        wait_ready(&stack.http, &stack.write.base_url).await;
+        wait_ready(&stack.http, &stack.read.base_url).await;
         stack
     }
 
@@ -202,19 +202,18 @@ pub fn header(headers: &HeaderMap, name: &str) -> String {
         .to_owned()
 }
 
-/// Waits until `/readyz` answers 200 (panics after 30 s).
-pub async fn wait_ready(http: &reqwest::Client, app: &TestApp) {
+/// Waits until `<base_url>/readyz` answers 200 (panics after 30 s).
+pub async fn wait_ready(http: &reqwest::Client, base_url: &str) {
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
-        if let Ok(response) = http.get(app.url("/readyz")).send().await
+        if let Ok(response) = http.get(format!("{base_url}/readyz")).send().await
             && response.status() == 200
         {
             return;
         }
         assert!(
             Instant::now() < deadline,
-            "{} did not become ready within 30 s",
-            app.base_url
+            "{base_url} did not become ready within 30 s"
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }

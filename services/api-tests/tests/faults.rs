@@ -101,7 +101,7 @@ async fn a_service_started_before_its_database_becomes_ready_when_it_appears() {
     );
 
     tokio::task::block_in_place(|| cluster.replica.start());
-    wait_ready(&http, &read).await;
+    wait_ready(&http, &read.base_url).await;
     let response = http
         .get(read.url("/api/read/v1/items"))
         .send()

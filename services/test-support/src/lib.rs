@@ -21,7 +21,7 @@
 
 use std::fmt::Write as _;
 use std::fs;
-use std::io::Read as _;
+use std::io::{Read as _, Write as _};
 use std::net::TcpListener;
 use std::os::unix::fs::MetadataExt as _;
 use std::os::unix::net::UnixStream;
@@ -54,14 +54,24 @@ const SMALL_AND_FAST: &[&str] = &[
     "--sync-binlog=0",
 ];
 
+/// Run once on the template datadir: drops root@127.0.0.1, root@::1 and root@<hostname>.
+const ROOT_ONLY_ON_SOCKET: &str = "USE mysql;
+DELETE FROM global_priv WHERE User = 'root' AND Host <> 'localhost';
+DELETE FROM proxies_priv WHERE Host <> 'localhost';
+";
+
 /// The database the services use.
 pub const DATABASE: &str = "catalog";
 
-/// The accounts [`Cluster::start`] creates and what each may do (DESIGN.md: least privilege).
-/// `probe` reads replica status for health checks; `MASTER_GTID_WAIT`, `@@last_gtid` and
-/// `@@gtid_binlog_pos` need no privilege at all.
+/// The accounts [`Cluster::start`] creates and what each may do (DESIGN.md: least privilege),
+/// the same grants as the mysql chart's `configure.sh`. `probe` reads replica status for health
+/// checks; `MASTER_GTID_WAIT`, `@@last_gtid` and `@@gtid_binlog_pos` need no privilege at all.
 pub const ACCOUNTS: &[(&str, &str)] = &[
-    ("catalog_migrator", "ALL PRIVILEGES ON catalog.*"),
+    (
+        "catalog_migrator",
+        "SELECT, INSERT, UPDATE, DELETE, CREATE, ALTER, DROP, INDEX, REFERENCES, CREATE VIEW, \
+         SHOW VIEW ON catalog.*",
+    ),
     (
         "catalog_writer",
         "SELECT, INSERT, UPDATE, DELETE ON catalog.*",
@@ -259,6 +269,7 @@ impl MariaDb {
             // Must come first; keeps the machine's /etc/mysql out.
             .arg("--no-defaults")
             .arg(format!("--datadir={}", dir.join("data").display()))
+            .arg(format!("--tmpdir={}", dir.display()))
             .arg(format!("--socket={}", self.socket().display()))
             .arg(format!("--pid-file={}", dir.join("mariadbd.pid").display()))
             .arg(format!("--log-error={}", self.error_log_path().display()))
@@ -283,8 +294,13 @@ impl MariaDb {
             .args(SMALL_AND_FAST)
             .args(run_as_root_args())
             .stdin(Stdio::null())
+            // Option errors come before the error log is open.
             .stdout(Stdio::null())
-            .stderr(Stdio::null());
+            .stderr(
+                fs::File::create(dir.join("mariadbd.stderr")).map_err(|e| {
+                    StartError::Failed(format!("cannot create mariadbd.stderr: {e}"))
+                })?,
+            );
         let server = command
             .spawn()
             .map_err(|e| StartError::Failed(format!("cannot run mariadbd: {e}")))?;
@@ -303,8 +319,9 @@ impl MariaDb {
                 if this_start.contains("Bind on TCP/IP port") {
                     return Err(StartError::PortInUse);
                 }
+                let stderr = fs::read_to_string(dir.join("mariadbd.stderr")).unwrap_or_default();
                 return Err(StartError::Failed(format!(
-                    "mariadbd exited with {status} during startup; error log:\n{this_start}"
+                    "mariadbd exited with {status} during startup; stderr:\n{stderr}\nerror log:\n{this_start}"
                 )));
             }
             if UnixStream::connect(self.socket()).is_ok() {
@@ -363,7 +380,9 @@ impl Cluster {
             .map(|&(user, _)| (user, random_password()))
             .collect();
 
-        let mut setup = format!("CREATE DATABASE {DATABASE};\n");
+        let mut setup = format!(
+            "CREATE DATABASE {DATABASE} CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci;\n"
+        );
         for (&(user, grant), (_, password)) in ACCOUNTS.iter().zip(&passwords) {
             writeln!(
                 setup,
@@ -555,6 +574,7 @@ fn build_template() -> PathBuf {
     let fingerprint = version
         .chars()
         .chain(SMALL_AND_FAST.concat().chars())
+        .chain(ROOT_ONLY_ON_SOCKET.chars())
         .fold(0u64, |hash, c| {
             hash.wrapping_mul(31).wrapping_add(u64::from(c))
         });
@@ -573,9 +593,12 @@ fn build_template() -> PathBuf {
         .tempdir_in(&tmp)
         .expect("create staging dir");
     let datadir = staging.path().join("data");
+    // Its own tmpdir: concurrent bootstraps sharing /tmp have lost each other's temporary tables.
+    let tmpdir = format!("--tmpdir={}", staging.path().display());
     let output = Command::new("mariadb-install-db")
         .arg("--no-defaults")
         .arg(format!("--datadir={}", datadir.display()))
+        .arg(&tmpdir)
         .args(["--auth-root-authentication-method=normal", "--skip-test-db"])
         .args(SMALL_AND_FAST)
         .args(run_as_root_args())
@@ -585,6 +608,34 @@ fn build_template() -> PathBuf {
         output.status.success(),
         "mariadb-install-db failed:\n{}{}",
         String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    // As in the chart, root exists only as root@localhost (the socket): nothing can reach it
+    // over TCP, so a test connecting as root by mistake fails.
+    let mut bootstrap = Command::new("mariadbd")
+        .arg("--no-defaults")
+        .arg("--bootstrap")
+        .arg(format!("--datadir={}", datadir.display()))
+        .arg(&tmpdir)
+        .args(SMALL_AND_FAST)
+        .args(run_as_root_args())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run mariadbd --bootstrap");
+    bootstrap
+        .stdin
+        .take()
+        .expect("stdin is piped")
+        .write_all(ROOT_ONLY_ON_SOCKET.as_bytes())
+        .expect("write bootstrap SQL");
+    let output = bootstrap
+        .wait_with_output()
+        .expect("wait for mariadbd --bootstrap");
+    assert!(
+        output.status.success(),
+        "mariadbd --bootstrap failed:\n{}",
         String::from_utf8_lossy(&output.stderr)
     );
     match fs::rename(&datadir, &template) {

@@ -2,7 +2,7 @@
 
 use std::net::TcpStream;
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -277,6 +277,11 @@ fn each_account_can_do_its_job_and_nothing_more() {
 
     // Repl: replication only, no data.
     denied(as_user(primary, "repl", "SELECT * FROM catalog.items"));
+
+    // Root has no password but exists only on the socket: nothing reaches it over TCP.
+    for server in [primary, replica] {
+        denied(server.sql_as("root", "", "SELECT 1"));
+    }
 }
 
 #[test]
@@ -391,7 +396,6 @@ fn a_killed_test_process_leaves_no_server_behind() {
             "--nocapture",
         ])
         .env(ABORT_CHILD, "1")
-        .stderr(Stdio::null())
         .output()
         .unwrap();
     assert!(!child.status.success(), "the child must die by abort");
@@ -399,7 +403,10 @@ fn a_killed_test_process_leaves_no_server_behind() {
     let line = stdout
         .lines()
         .find(|l| l.starts_with("pid="))
-        .unwrap_or_else(|| panic!("child printed no pid: {stdout}"));
+        .unwrap_or_else(|| {
+            let stderr = String::from_utf8_lossy(&child.stderr);
+            panic!("child printed no pid: {stdout}\n{stderr}")
+        });
     let (pid, dir) = line.trim_start_matches("pid=").split_once(" dir=").unwrap();
     let pid: u32 = pid.parse().unwrap();
     let dir = PathBuf::from(dir);

@@ -1,0 +1,136 @@
+//! The write-api binary itself: usage, configuration errors that name the key, and `migrate`
+//! against a real primary (idempotent, and refused to an account without DDL rights).
+
+use std::process::{Command, Output};
+
+use test_support::Cluster;
+
+fn write_api(env: &[(&str, &str)], args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_write-api"))
+        .args(args)
+        .env_clear()
+        .envs(env.iter().copied())
+        .output()
+        .expect("write-api runs")
+}
+
+#[test]
+fn help_prints_usage() {
+    let output = write_api(&[], &["--help"]);
+    assert!(output.status.success());
+    assert!(
+        String::from_utf8_lossy(&output.stderr)
+            .contains("usage: write-api [migrate] [--config <file>]")
+    );
+}
+
+#[test]
+fn bad_configuration_exits_2_naming_the_key() {
+    let cases: &[(&[(&str, &str)], &[&str], &str)] = &[
+        (
+            &[
+                ("CATALOG__DATABASE__PASSWORD", "x"),
+                ("CATALOG__SERVER__PORT", "eighty"),
+            ],
+            &[],
+            "server.port",
+        ),
+        (
+            &[
+                ("CATALOG__DATABASE__PASSWORD", "x"),
+                ("CATALOG__DATABSE__HOST", "db"),
+            ],
+            &[],
+            "databse",
+        ),
+        (
+            &[("CATALOG__DATABASE__PASSWORD_FILE", "/nonexistent/password")],
+            &[],
+            "database.password_file",
+        ),
+        (
+            &[("CATALOG__DATABASE__PASSWORD", "x")],
+            &["--config", "/nonexistent/config.yaml"],
+            "/nonexistent/config.yaml",
+        ),
+        (&[], &["--frobnicate"], "unexpected argument `--frobnicate`"),
+    ];
+    for (env, args, key) in cases {
+        let output = write_api(env, args);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{env:?} {args:?}: {stderr}");
+        assert!(
+            stderr.contains(key),
+            "{env:?} {args:?}: {stderr:?} should name {key}"
+        );
+        assert!(!stderr.contains("panicked"), "{stderr}");
+    }
+}
+
+#[test]
+fn migrate_creates_the_schema_once_and_only_for_the_migrator() {
+    let cluster = Cluster::start();
+    let secrets = tempfile::tempdir().unwrap();
+    let env_for = |user: &str| {
+        let file = secrets.path().join(user);
+        std::fs::write(&file, format!("{}\n", cluster.password(user))).unwrap();
+        vec![
+            ("CATALOG__DATABASE__HOST".to_owned(), "127.0.0.1".to_owned()),
+            (
+                "CATALOG__DATABASE__PORT".to_owned(),
+                cluster.primary.port().to_string(),
+            ),
+            ("CATALOG__DATABASE__USER".to_owned(), user.to_owned()),
+            (
+                "CATALOG__DATABASE__PASSWORD_FILE".to_owned(),
+                file.display().to_string(),
+            ),
+        ]
+    };
+    let migrate = |user: &str| {
+        let env = env_for(user);
+        let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        write_api(&env, &["migrate"])
+    };
+
+    let denied = migrate("catalog_writer");
+    assert!(!denied.status.success(), "the writer has no DDL rights");
+    assert!(
+        String::from_utf8_lossy(&denied.stdout).contains("denied"),
+        "{denied:?}"
+    );
+
+    for attempt in 1..=2 {
+        let output = migrate("catalog_migrator");
+        assert!(output.status.success(), "migrate #{attempt}: {output:?}");
+    }
+    let columns = cluster.primary.sql(
+        "SELECT GROUP_CONCAT(column_name ORDER BY ordinal_position) FROM information_schema.columns \
+         WHERE table_schema = 'catalog' AND table_name = 'items'",
+    );
+    assert_eq!(
+        columns.trim(),
+        "id,sku,name,description,price_cents,currency,stock,version,created_at,updated_at"
+    );
+    let unique = cluster.primary.sql(
+        "SELECT non_unique, column_name FROM information_schema.statistics \
+         WHERE table_schema = 'catalog' AND index_name = 'items_sku_unique'",
+    );
+    assert_eq!(unique.trim(), "0\tsku");
+    assert_eq!(
+        cluster
+            .primary
+            .sql("SELECT COUNT(*) FROM catalog.seaql_migrations")
+            .trim(),
+        "1"
+    );
+    cluster.wait_replica_caught_up();
+    assert_eq!(
+        cluster
+            .replica
+            .sql("SHOW TABLES FROM catalog LIKE 'items'")
+            .trim(),
+        "items",
+        "DDL replicates"
+    );
+}
