@@ -159,6 +159,14 @@ expected_nfs = {"local": "nfs-server.nfs-server.svc.cluster.local", "staging": "
 for env, server in expected_nfs.items():
     check(f"{env}: nfs-csi StorageClass points at {server}", dig(nfs_values[env], "storageClass", "parameters", "server") == server, dig(nfs_values[env], "storageClass"))
 
+# Image tag: the chart's appVersion by default, the state value imageTag when given.
+def api_images(docs):
+    return {api: dig(find(docs, "Deployment", api), "spec", "template", "spec", "containers")[0]["image"] for api in ("write-api", "read-api")}
+
+tagged = [d for d in yaml.safe_load_all((out / "local-image-tag.yaml").read_text()) if d]
+check("default image tag is the chart appVersion", api_images(rendered["local"]) == {"write-api": "catalog/write-api:0.1.0", "read-api": "catalog/read-api:0.1.0"}, api_images(rendered["local"]))
+check("imageTag sets both API images", api_images(tagged) == {"write-api": "catalog/write-api:0.1.0-abc1234", "read-api": "catalog/read-api:0.1.0-abc1234"}, api_images(tagged))
+
 # The tofu hand-over: .state/infra/local.yaml (tofu output helmfile_values) replaces the defaults.
 handover = out / "local-from-tofu"
 kps_tofu = yaml.safe_load((handover / "values" / "local-catalog.yaml").read_text())["kube-prometheus-stack"]

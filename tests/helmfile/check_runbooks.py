@@ -97,9 +97,10 @@ def check_helmfile(words):
         listing = run(["helmfile", "--file", OFFLINE_HELMFILE, "-e", env, "list"])
         if listing.returncode != 0:
             problems.append(f"environment {env!r}: {listing.stderr.strip()[:300]}")
-    parsed = run(["helmfile", subcommand, *flags_of(rest), "--help"])
+    # --help last: cobra parses every flag (and its value) first, then prints help instead of running.
+    parsed = run(["helmfile", *rest, "--help"])
     if parsed.returncode != 0:
-        problems.append(f"`helmfile {subcommand} {' '.join(flags_of(rest))}` does not parse: {parsed.stderr.strip()[:300]}")
+        problems.append(f"`helmfile {' '.join(rest)}` does not parse: {parsed.stderr.strip()[:300]}")
     if subcommand in RUN_OFFLINE and env is not None and f"-e \"$env\"" not in (ROOT / "tests/suites/60-helmfile.sh").read_text():
         problems.append("tests/suites/60-helmfile.sh does not run this per environment")
     return problems
