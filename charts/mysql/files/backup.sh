@@ -44,14 +44,13 @@ name="$BACKUP_PREFIX-$(date -u +%Y%m%dT%H%M%SZ)"
 dump="$BACKUP_DIR/$name.sql.gz"
 partial="$dump.partial"
 rm -f "$BACKUP_DIR"/*.partial   # left by an interrupted run (concurrencyPolicy: Forbid: never ours)
-trap 'rm -f "$partial"' EXIT
+cnf=$(client_cnf backup "host=${source_hostport%:*}" "port=${source_hostport##*:}" "protocol=TCP")
+trap 'rm -f "$partial" "$cnf"' EXIT
 
 log "dumping '$BACKUP_DATABASES' from $source_hostport"
-cnf=$(client_cnf backup "host=${source_hostport%:*}" "port=${source_hostport##*:}" "protocol=TCP")
 # shellcheck disable=SC2086 # one word per database name
 mariadb-dump --defaults-extra-file="$cnf" --single-transaction --master-data=2 --gtid \
   --routines --events --triggers --databases $BACKUP_DATABASES | gzip -6 > "$partial"
-rm -f "$cnf"
 
 gzip -t "$partial"
 gunzip -c "$partial" | tail -n 1 | grep -q '^-- Dump completed' || die "dump has no completion trailer"

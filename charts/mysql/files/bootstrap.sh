@@ -42,6 +42,16 @@ if [ -e "$BOOTSTRAP_STARTED" ]; then
 elif ! datadir_empty; then
   die "datadir $MYSQL_DATADIR holds data that no bootstrap created (a former primary?). Refusing to touch it: see docs/mysql-failover.md"
 fi
+
+# shellcheck disable=SC2046 # primary_tcp_opts prints separate client options
+primary() { sql_as backup $(primary_tcp_opts) "$@"; }
+log "waiting for the primary at $MYSQL_PRIMARY_HOST:$MYSQL_PRIMARY_PORT"
+deadline=$((SECONDS + BOOTSTRAP_PRIMARY_WAIT_SECONDS))
+until primary -e 'SELECT 1' > /dev/null 2>&1; do
+  [ $SECONDS -lt $deadline ] || die "primary not reachable within ${BOOTSTRAP_PRIMARY_WAIT_SECONDS}s"
+  sleep 2
+done
+
 date -u +%Y-%m-%dT%H:%M:%SZ > "$BOOTSTRAP_STARTED"
 install_datadir
 
@@ -73,28 +83,18 @@ for _ in $(seq 1 120); do
 done
 local_root -e 'SELECT 1' > /dev/null || die "temporary server did not come up"
 
-# shellcheck disable=SC2046 # primary_tcp_opts prints separate client options
-primary() { sql_as backup $(primary_tcp_opts) "$@"; }
-log "waiting for the primary at $MYSQL_PRIMARY_HOST:$MYSQL_PRIMARY_PORT"
-deadline=$((SECONDS + BOOTSTRAP_PRIMARY_WAIT_SECONDS))
-until primary -e 'SELECT 1' > /dev/null 2>&1; do
-  [ $SECONDS -lt $deadline ] || die "primary not reachable within ${BOOTSTRAP_PRIMARY_WAIT_SECONDS}s"
-  sleep 2
-done
-
 # Application databases (everything but the system schemas) plus the accounts as portable SQL;
 # --insert-ignore makes those CREATE USER IF NOT EXISTS, so the local root session survives.
 databases=$(primary -N -B -e "SELECT schema_name FROM information_schema.schemata
   WHERE schema_name NOT IN ('mysql', 'information_schema', 'performance_schema', 'sys')")
 log "snapshot of the primary: databases $(echo "$databases" | tr '\n' ' ')+ accounts"
-backup_cnf=$(client_cnf backup "host=$MYSQL_PRIMARY_HOST" "port=$MYSQL_PRIMARY_PORT" "protocol=TCP")
+backup_cnf=$(TMPDIR=$work client_cnf backup "host=$MYSQL_PRIMARY_HOST" "port=$MYSQL_PRIMARY_PORT" "protocol=TCP")
 # shellcheck disable=SC2086 # one word per database name
 {
   echo "SET SESSION sql_log_bin=0;"
   mariadb-dump --defaults-extra-file="$backup_cnf" --single-transaction --master-data=1 --gtid \
     --routines --events --triggers --system=users --insert-ignore --databases $databases
 } | local_root --binary-mode
-rm -f "$backup_cnf"
 
 gtid=$(local_root -N -B -e 'SELECT @@GLOBAL.gtid_slave_pos')
 [ -n "$gtid" ] || die "the snapshot carried no GTID position"
