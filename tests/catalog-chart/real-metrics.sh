@@ -10,6 +10,7 @@
 # trip is tested for real and every metric family gets samples. Writes:
 #   <out>/exporter-metrics.txt  metric names scraped from mysqld-exporter (primary and replica)
 #   <out>/app-metrics.txt       metric names scraped from write-api and read-api (with binaries)
+#   <out>/*-labels.txt          "<metric> <label>" pairs of the same scrapes
 #   <out>/roundtrip.log         the round trip's output
 set -euo pipefail
 
@@ -48,6 +49,15 @@ wait_for() {
 
 # Sample names of a Prometheus text exposition, one per line.
 metric_names() { curl -fsS "$1" | sed -e '/^#/d' -e '/^[[:space:]]*$/d' -e 's/[{ ].*//' | sort -u; }
+# "<sample name> <label name>" for every label of every sample.
+metric_labels() {
+  curl -fsS "$1" | python3 -c 'import re, sys
+for line in sys.stdin:
+    m = re.match(r"([a-zA-Z_:][a-zA-Z0-9_:]*)\{(.*)\}", line)
+    if m:
+        for label in re.findall(r"([a-zA-Z_][a-zA-Z0-9_]*)=\"(?:[^\"\\\\]|\\\\.)*\"", m.group(2)):
+            print(m.group(1), label)' | sort -u
+}
 
 read -r primary_port replica_port primary_exporter replica_exporter write_port write_admin read_port read_admin \
   < <(free_ports 8)
@@ -113,6 +123,8 @@ wait_for 30 up "$primary_exporter"
 wait_for 30 up "$replica_exporter"
 { metric_names "http://127.0.0.1:$primary_exporter/metrics"; metric_names "http://127.0.0.1:$replica_exporter/metrics"; } \
   | sort -u > "$out/exporter-metrics.txt"
+{ metric_labels "http://127.0.0.1:$primary_exporter/metrics"; metric_labels "http://127.0.0.1:$replica_exporter/metrics"; } \
+  | sort -u > "$out/exporter-labels.txt"
 grep -qx mysql_slave_status_seconds_behind_master "$out/exporter-metrics.txt" \
   || { echo "the replica's exporter reports no replication status" >&2; exit 1; }
 log "mysqld-exporter: $(wc -l < "$out/exporter-metrics.txt") metric names"
@@ -152,4 +164,6 @@ log "helm test round trip passed against the real services"
 
 { metric_names "http://127.0.0.1:$write_admin/metrics"; metric_names "http://127.0.0.1:$read_admin/metrics"; } \
   | sort -u > "$out/app-metrics.txt"
+{ metric_labels "http://127.0.0.1:$write_admin/metrics"; metric_labels "http://127.0.0.1:$read_admin/metrics"; } \
+  | sort -u > "$out/app-labels.txt"
 log "write-api and read-api: $(wc -l < "$out/app-metrics.txt") metric names"

@@ -3,9 +3,11 @@
 //	chartcheck pod-security <manifests.yaml>  evaluates every pod template against the Pod Security
 //	                                          "restricted" level with the admission controller's own
 //	                                          library; prints each violation, exits 1 on any.
-//	chartcheck promql-metrics                 reads one PromQL expression per line on stdin, parses it
+//	chartcheck promql-metrics [--labels]      reads one PromQL expression per line on stdin, parses it
 //	                                          with Prometheus' parser and prints the metric names it
-//	                                          selects, one per line; exits 1 on a parse error.
+//	                                          selects, one per line (with --labels: "<metric> <label>"
+//	                                          for every label a selector matches on or an aggregation
+//	                                          groups it by); exits 1 on a parse error.
 package main
 
 import (
@@ -44,7 +46,7 @@ func main() {
 		}
 		err = podSecurity(os.Args[2])
 	case "promql-metrics":
-		err = promqlMetrics(os.Stdin, os.Stdout)
+		err = promqlMetrics(os.Stdin, os.Stdout, len(os.Args) == 3 && os.Args[2] == "--labels")
 	default:
 		err = fmt.Errorf("unknown command %q", os.Args[1])
 	}
@@ -139,7 +141,7 @@ func podSecurity(path string) error {
 	return nil
 }
 
-func promqlMetrics(in io.Reader, out io.Writer) error {
+func promqlMetrics(in io.Reader, out io.Writer, withLabels bool) error {
 	names := map[string]bool{}
 	promql := parser.NewParser(parser.Options{})
 	scanner := bufio.NewScanner(in)
@@ -156,6 +158,17 @@ func promqlMetrics(in io.Reader, out io.Writer) error {
 			return fmt.Errorf("line %d: %q: %w", line, text, err)
 		}
 		parser.Inspect(expr, func(node parser.Node, _ []parser.Node) error {
+			// sum by (a, b) (...): every metric aggregated must carry a and b.
+			if aggregate, ok := node.(*parser.AggregateExpr); ok && withLabels && !aggregate.Without {
+				parser.Inspect(aggregate.Expr, func(inner parser.Node, _ []parser.Node) error {
+					if selector, ok := inner.(*parser.VectorSelector); ok {
+						for _, label := range aggregate.Grouping {
+							names[selector.Name+" "+label] = true
+						}
+					}
+					return nil
+				})
+			}
 			if selector, ok := node.(*parser.VectorSelector); ok {
 				name := selector.Name
 				for _, m := range selector.LabelMatchers {
@@ -166,7 +179,15 @@ func promqlMetrics(in io.Reader, out io.Writer) error {
 				if name == "" {
 					err = fmt.Errorf("line %d: selector %s names no metric", line, selector)
 				}
-				names[name] = true
+				if !withLabels {
+					names[name] = true
+					return nil
+				}
+				for _, m := range selector.LabelMatchers {
+					if m.Name != labels.MetricName {
+						names[name+" "+m.Name] = true
+					}
+				}
 			}
 			return nil
 		})
