@@ -114,13 +114,12 @@ pub async fn start_cluster() -> Cluster {
     write_api::migrate(&settings)
         .await
         .expect("migrations apply");
-    let cluster = tokio::task::spawn_blocking(move || {
+    tokio::task::spawn_blocking(move || {
         cluster.wait_replica_caught_up();
         cluster
     })
     .await
-    .expect("replica catches up");
-    cluster
+    .expect("replica catches up")
 }
 
 /// A primary + replica with both services in front of them.

@@ -24,9 +24,12 @@ fn help_prints_usage() {
     );
 }
 
+/// Environment, arguments, and what the error message must name.
+type BadConfiguration<'a> = (&'a [(&'a str, &'a str)], &'a [&'a str], &'a str);
+
 #[test]
 fn bad_configuration_exits_2_naming_the_key() {
-    let cases: &[(&[(&str, &str)], &[&str], &str)] = &[
+    let cases: &[BadConfiguration] = &[
         (
             &[
                 ("CATALOG__DATABASE__PASSWORD", "x"),
