@@ -199,6 +199,16 @@ def main(rendered_path, chart_dir, value_paths):
     for name, rule in by_kind.get("PrometheusRule", {}).items():
         check(selects(rule_selector, rule["metadata"].get("labels", {})),
               f"PrometheusRule {name} matches ruleSelector {rule_selector}")
+    # Prometheus runs where kube-prometheus-stack is installed; the NetworkPolicies must admit it.
+    monitoring = kps.get("namespaceOverride")
+    if values["networkPolicy"]["enabled"] and monitoring:
+        selector = values["networkPolicy"]["prometheus"]["namespaceSelector"].get("matchLabels", {})
+        check(selector.get("kubernetes.io/metadata.name") == monitoring,
+              f"networkPolicy.prometheus admits the namespace kube-prometheus-stack runs in ({monitoring})")
+        if values["mysql"]["enabled"]:
+            metrics_from = mysql_values["networkPolicy"]["metricsFrom"]["namespaceSelector"].get("matchLabels", {})
+            check(metrics_from.get("kubernetes.io/metadata.name") == monitoring,
+                  f"the mysql chart's exporter policy admits the namespace {monitoring}")
     sidecar = kps["grafana"]["sidecar"]["dashboards"]
     for name, config_map in by_kind.get("ConfigMap", {}).items():
         if "-dashboard-" in name:

@@ -150,6 +150,10 @@ for name in "${names[@]}"; do
   tail -n 1 "$work/out" | sed 's/^/     /'
 done
 
+render default "$work/miswired.yaml" --set writeApi.config.database.host=mysql-read
+refute "the wiring check catches write-api pointed at the read Service" "FAIL write-api database.host" \
+  python3 "$here/check_wiring.py" "$work/miswired.yaml" "$chart"
+
 step "alert rules: promtool check rules + test rules"
 python3 - "$work/rendered/default.yaml" "$work/rules.yaml" <<'PY'
 import sys, yaml
