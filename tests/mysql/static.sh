@@ -49,6 +49,9 @@ check "every key of values.yaml has a row in README.md's values table" \
   python3 "$repo/tests/mysql/values_documented.py" "$chart/values.yaml" "$chart/README.md"
 
 step "helm-unittest"
+untested=$(for template in "$chart"/templates/*.yaml; do
+  name=$(basename "$template" .yaml); [ -f "$chart/tests/${name}_test.yaml" ] || echo "$name"; done)
+check "every template has its suite (tests/<template>_test.yaml)${untested:+; missing: $untested}" test -z "$untested"
 check "charts/mysql/tests" helm-unittest "$chart"
 
 step "kubeconform -strict (Kubernetes 1.31.0 and 1.37.0, ServiceMonitor/PrometheusRule CRDs)"
