@@ -1,0 +1,109 @@
+#!/usr/bin/env bash
+# helmfile.yaml + values/: real helmfile lints and renders every environment offline, then
+# tests/helmfile/assert_environments.py checks the per-environment differences on the output.
+#
+# Offline mode (nothing in the repository changes; users run helmfile on the committed files):
+# the suite works on a copy of helmfile.yaml and values/ next to the offline copy of the charts
+# that tests/catalog-chart/offline-chart.sh prepares (mysql unpacked as `helm dependency build`
+# would, empty placeholders for the remote subcharts, whose repositories are unreachable here),
+# and runs helmfile with --skip-deps. The remote release csi-driver-nfs is not templated
+# (--selector chart-source=repository); what helmfile hands it and kube-prometheus-stack is
+# checked through `helmfile write-values`.
+set -euo pipefail
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+cd "$root"
+for tool in helmfile helm kubeconform tofu python3; do
+  command -v "$tool" >/dev/null || { echo "$tool is missing: run scripts/install-tools.sh" >&2; exit 1; }
+done
+
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+# Helm's repository and cache state stays inside the test.
+export HELM_CACHE_HOME="$work/helm/cache" HELM_CONFIG_HOME="$work/helm/config" HELM_DATA_HOME="$work/helm/data"
+
+step() { printf -- '--- %s\n' "$*"; }
+
+step "helmfile.yaml is plain YAML: environments, then ---, then releases with safe defaults"
+python3 - helmfile.yaml <<'PY'
+import sys, yaml
+text = open(sys.argv[1]).read()
+assert "{{" not in text, "helmfile.yaml must not use templates (helmfile v1 renders only *.gotmpl)"
+environments, releases = yaml.safe_load_all(text)
+assert set(environments["environments"]) == {"local", "staging", "production"}, environments
+defaults = releases["helmDefaults"]
+for key in ("wait", "waitForJobs", "createNamespace", "atomic"):
+    assert defaults.get(key) is True, f"helmDefaults.{key} must be true"
+assert defaults.get("timeout", 0) > 0 and defaults.get("historyMax", 0) > 0, defaults
+names = [r["name"] for r in releases["releases"]]
+catalog = next(r for r in releases["releases"] if r["name"] == "catalog")
+assert catalog["needs"] == ["kube-system/csi-driver-nfs"] and names.index("csi-driver-nfs") < names.index("catalog"), names
+print("plain YAML; helmDefaults", {k: defaults[k] for k in sorted(defaults)}, "; releases in order", names)
+PY
+
+copy="$work/repo"
+mkdir -p "$copy"
+cp -R helmfile.yaml values "$copy/"
+bash tests/catalog-chart/offline-chart.sh "$copy/charts"
+
+out="$work/out"
+mkdir -p "$out/values" "$out/local-from-tofu/values"
+offline=(--file "$copy/helmfile.yaml")
+for env in local staging production; do
+  step "helmfile -e $env list / lint / template / write-values"
+  helmfile "${offline[@]}" -e "$env" list --output json >"$out/$env-list.json"
+  helmfile "${offline[@]}" -e "$env" --selector chart-source=repository lint --skip-deps
+  helmfile "${offline[@]}" -e "$env" --selector chart-source=repository template --skip-deps >"$out/$env.yaml"
+  helmfile "${offline[@]}" -e "$env" write-values --skip-deps \
+    --output-file-template "$out/values/{{ .Environment.Name }}-{{ .Release.Name }}.yaml" >/dev/null
+done
+
+step "helmfile -e local template --state-values-set imageTag=0.1.0-abc1234"
+helmfile "${offline[@]}" -e local --selector chart-source=repository template --skip-deps \
+  --state-values-set imageTag=0.1.0-abc1234 >"$out/local-image-tag.yaml"
+
+schemas="$root/.cache/kubernetes-json-schema"
+[ -d "$schemas/v1.31.0-strict" ] || { echo "kubeconform schemas missing in $schemas: run scripts/install-tools.sh" >&2; exit 1; }
+for env in local staging production; do
+  step "kubeconform -strict: $env as rendered by helmfile (Kubernetes 1.31.0, monitoring CRDs)"
+  kubeconform -strict -summary -kubernetes-version 1.31.0 \
+    -schema-location "$schemas/{{ .NormalizedKubernetesVersion }}-strict/{{ .ResourceKind }}{{ .KindSuffix }}.json" \
+    -schema-location "$schemas/crds/{{ .Group }}/{{ .ResourceKind }}_{{ .ResourceAPIVersion }}.json" "$out/$env.yaml"
+done
+
+step "tofu output hand-over: .state/infra/local.yaml replaces the local defaults"
+mkdir -p "$copy/.state/infra"
+cat >"$copy/.state/infra/local.yaml" <<'YAML'
+infra:
+  ingressIP: 172.19.255.10
+  grafanaIP: 172.19.255.11
+  nfs:
+    server: nfs.from-tofu.test
+    share: /
+YAML
+helmfile "${offline[@]}" -e local write-values --skip-deps \
+  --output-file-template "$out/local-from-tofu/values/{{ .Environment.Name }}-{{ .Release.Name }}.yaml" >/dev/null
+
+step "per-environment assertions"
+python3 tests/helmfile/assert_environments.py "$out" "$copy/charts/catalog/values.yaml"
+
+step "runbooks: the helmfile, tofu and helm commands they show"
+python3 tests/helmfile/check_runbooks.py "$copy/helmfile.yaml" \
+  docs/quickstart-cluster.md docs/rollback.md docs/load-test-hpa.md docs/grafana.md infra/README.md values/README.md
+
+step "runbook check catches a wrong environment, output, variable and flag"
+cat >"$work/bad-runbook.md" <<'MD'
+```sh
+helmfile -e qa apply
+tofu -chdir=infra/envs/local output -raw no_such_output
+tofu -chdir=infra/envs/local apply -var no_such_variable=1
+helm -n catalog rollback catalog 1 --no-such-flag
+```
+MD
+if python3 tests/helmfile/check_runbooks.py "$copy/helmfile.yaml" "$work/bad-runbook.md" >"$work/bad-runbook.out" 2>&1; then
+  cat "$work/bad-runbook.out"
+  echo "the runbook check accepted wrong commands" >&2
+  exit 1
+fi
+grep -c '^FAIL' "$work/bad-runbook.out" | grep -qx 4 || { cat "$work/bad-runbook.out"; echo "expected 4 rejected commands" >&2; exit 1; }
+echo "4 wrong commands rejected"
