@@ -133,7 +133,7 @@ run_server() {
   setsid env -i "${envs[@]}" bash "$scripts/run-mariadbd.sh" >> "$work/pod-$n/server.log" 2>&1 &
   pid[$n]=$!
   local _
-  for _ in $(seq 1 120); do
+  for _ in $(seq 1 240); do
     in_pod "$n" "$@" -- probe.sh alive > /dev/null 2>&1 && return 0
     kill -0 "${pid[$n]}" 2>/dev/null || break
     sleep 0.25
@@ -186,4 +186,6 @@ sql_tcp() { # sql_tcp N account args...: forces TCP, for "may this account log i
 
 # wait_gtid N GTID: replica N has applied GTID (MASTER_GTID_WAIT, 60 s).
 wait_gtid() { [ "$(sql "$1" root -e "SELECT MASTER_GTID_WAIT('$2', 60)")" = 0 ]; }
+# lock_held N: a test session holds FLUSH TABLES WITH READ LOCK on pod N (and sleeps in it).
+lock_held() { [ "$(sql "$1" root -e "SELECT COUNT(*) FROM information_schema.processlist WHERE info = 'SELECT SLEEP(12)'")" = 1 ]; }
 table_checksum() { sql "$1" root -e 'CHECKSUM TABLE catalog.items EXTENDED' | cut -f2; }
