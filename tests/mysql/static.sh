@@ -74,6 +74,11 @@ done
 sed 's/^  podManagementPolicy:/  podManagmentPolicy:/' "$work/rendered/default.yaml" > "$work/misspelt.yaml"
 refute "kubeconform rejects a misspelt StatefulSet field" kubeconform_strict 1.31.0 "$work/misspelt.yaml"
 
+step "Pod Security \"restricted\" (every pod template of every rendering)"
+check "restricted profile and read-only root filesystem" python3 "$repo/tests/mysql/pod_security.py" "$work"/rendered/*.yaml
+printf 'apiVersion: v1\nkind: Pod\nmetadata: {name: bad}\nspec:\n  containers: [{name: c, image: x}]\n' > "$work/bad-pod.yaml"
+refute "the check rejects a pod without a securityContext" python3 "$repo/tests/mysql/pod_security.py" "$work/bad-pod.yaml"
+
 step "checkov (rendered manifests; skips justified in charts/mysql/.checkov.yaml)"
 # BC_SKIP_MAPPING and --skip-download keep checkov off the network.
 if BC_SKIP_MAPPING=TRUE checkov --config-file "$chart/.checkov.yaml" --skip-download --quiet --compact \
