@@ -35,6 +35,7 @@ defaults = releases["helmDefaults"]
 for key in ("wait", "waitForJobs", "createNamespace", "atomic"):
     assert defaults.get(key) is True, f"helmDefaults.{key} must be true"
 assert defaults.get("timeout", 0) > 0 and defaults.get("historyMax", 0) > 0, defaults
+assert "--dry-run=server" in defaults.get("diffArgs", []), "helm-diff needs --dry-run=server for the charts' lookup()"
 names = [r["name"] for r in releases["releases"]]
 catalog = next(r for r in releases["releases"] if r["name"] == "catalog")
 assert catalog["needs"] == ["kube-system/csi-driver-nfs"] and names.index("csi-driver-nfs") < names.index("catalog"), names
