@@ -13,6 +13,8 @@ pub enum Command {
     Serve,
     /// Apply pending schema migrations and exit (write-api only).
     Migrate,
+    /// Load and validate the settings, then exit: 0 when they are good, 2 naming the bad key.
+    CheckConfig,
     Help,
 }
 
@@ -25,12 +27,12 @@ pub struct Cli {
 
 pub fn usage(service: Service) -> String {
     let migrate = if service == Service::WriteApi {
-        " [migrate]"
+        "migrate | "
     } else {
         ""
     };
     format!(
-        "usage: {name}{migrate} [--config <file>]\n\n\
+        "usage: {name} [{migrate}check-config] [--config <file>]\n\n\
          Settings: defaults, then the file (--config or CATALOG_CONFIG), then CATALOG__SECTION__KEY\n\
          environment variables. See docs/configuration.md.",
         name = service.name()
@@ -48,6 +50,7 @@ pub fn parse(
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "migrate" if service == Service::WriteApi => command = Command::Migrate,
+            "check-config" => command = Command::CheckConfig,
             "-h" | "--help" => command = Command::Help,
             "--config" => config = Some(args.next().ok_or("--config needs a file path")?.into()),
             other => match other.strip_prefix("--config=") {
@@ -79,6 +82,10 @@ pub fn prepare(service: Service) -> Result<(Command, Settings), ExitCode> {
         eprintln!("{e}");
         ExitCode::from(2)
     })?;
+    if cli.command == Command::CheckConfig {
+        println!("{}: configuration ok", service.name());
+        return Err(ExitCode::SUCCESS);
+    }
     Ok((cli.command, settings))
 }
 
@@ -151,11 +158,17 @@ mod tests {
         );
         let cli = parse(
             Service::ReadApi,
-            args(&["--config=/x.toml"]),
+            args(&["check-config", "--config=/x.toml"]),
             Some("/env.yaml".into()),
         )
         .unwrap();
-        assert_eq!(cli.config, Some("/x.toml".into()));
+        assert_eq!(
+            cli,
+            Cli {
+                command: Command::CheckConfig,
+                config: Some("/x.toml".into())
+            }
+        );
     }
 
     #[test]

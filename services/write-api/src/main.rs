@@ -10,11 +10,13 @@ fn main() -> ExitCode {
     };
     match command {
         Command::Migrate => cli::run(Service::WriteApi, &settings, write_api::migrate(&settings)),
-        Command::Serve | Command::Help => cli::run(Service::WriteApi, &settings, async {
-            write_api::build(settings.clone())
-                .await?
-                .run_until_stopped()
-                .await
-        }),
+        Command::Serve | Command::CheckConfig | Command::Help => {
+            cli::run(Service::WriteApi, &settings, async {
+                write_api::build(settings.clone())
+                    .await?
+                    .run_until_stopped()
+                    .await
+            })
+        }
     }
 }

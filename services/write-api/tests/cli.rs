@@ -20,7 +20,7 @@ fn help_prints_usage() {
     assert!(output.status.success());
     assert!(
         String::from_utf8_lossy(&output.stderr)
-            .contains("usage: write-api [migrate] [--config <file>]")
+            .contains("usage: write-api [migrate | check-config] [--config <file>]")
     );
 }
 
@@ -135,5 +135,38 @@ fn migrate_creates_the_schema_once_and_only_for_the_migrator() {
             .trim(),
         "items",
         "DDL replicates"
+    );
+}
+
+#[test]
+fn check_config_validates_without_serving() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = dir.path().join("good.yaml");
+    std::fs::write(
+        &good,
+        "database:\n  host: mysql-0.mysql-headless\n  user: catalog_writer\n",
+    )
+    .unwrap();
+    let password = [("CATALOG__DATABASE__PASSWORD", "x")];
+    let output = write_api(
+        &password,
+        &["check-config", "--config", good.to_str().unwrap()],
+    );
+    assert!(output.status.success(), "{output:?}");
+    assert_eq!(
+        String::from_utf8_lossy(&output.stdout),
+        "write-api: configuration ok\n"
+    );
+
+    let bad = dir.path().join("bad.yaml");
+    std::fs::write(&bad, "database:\n  hots: mysql-0\n").unwrap();
+    let output = write_api(
+        &password,
+        &["check-config", "--config", bad.to_str().unwrap()],
+    );
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&output.stderr).contains("hots"),
+        "{output:?}"
     );
 }
