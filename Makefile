@@ -8,3 +8,13 @@ tools:
 # Install tools, then run every suite in tests/suites/.
 test: tools
 	scripts/test.sh
+
+# The whole product as local processes (docs/local-stack.md): MariaDB primary + replica, both
+# APIs, nginx as the Ingress, Prometheus with the chart's rules. State and logs in .state/.
+.PHONY: up down
+up: tools
+	scripts/local-stack/stack.sh up
+
+down:
+	scripts/local-stack/stack.sh down
+
