@@ -11,10 +11,18 @@ test: tools
 
 # The whole product as local processes (docs/local-stack.md): MariaDB primary + replica, both
 # APIs, nginx as the Ingress, Prometheus with the chart's rules. State and logs in .state/.
-.PHONY: up down
+.PHONY: up down hpa-dry-run bench
 up: tools
 	scripts/local-stack/stack.sh up
 
 down:
 	scripts/local-stack/stack.sh down
 
+
+# k6's hpa scenario against the running stack while sampling each API's CPU (make up first).
+hpa-dry-run:
+	scripts/local-stack/hpa-dry-run.sh
+
+# Performance figures and baselines into docs/benchmarks.md (not part of CI; starts its own stack).
+bench: tools
+	scripts/local-stack/bench.sh

@@ -1,6 +1,7 @@
 // HPA: a ramping arrival rate of the read-heavy mix, built to push both APIs past their HPA CPU
 // target (docs/load-test-hpa.md). Stages: ramp to PEAK_RATE (default 200/s) over RAMP (1m), hold
-// for HOLD (2m), ramp down over 30s. The local stack's dry run: make hpa-dry-run.
+// for HOLD (2m), ramp down over 30s. WRITE_SHARE (default 0.2) of the iterations write, so the
+// write-api crosses its target too. The local stack's dry run: make hpa-dry-run.
 import {
   SUMMARY_TREND_STATS, envNumber, envString, mixedIteration, seed, sloThresholds, summary,
 } from '../lib/catalog.js';
@@ -29,7 +30,7 @@ export function setup() {
 }
 
 export default function (data) {
-  mixedIteration(data.items, 0.1);
+  mixedIteration(data.items, envNumber('WRITE_SHARE', 0.2));
 }
 
 export const handleSummary = summary('hpa');
