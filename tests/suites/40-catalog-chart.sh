@@ -176,6 +176,17 @@ check "Prometheus parser: metric names of $(wc -l < "$work/exprs.txt") dashboard
 
 check "build write-api and read-api" cargo build --quiet --bins -p write-api -p read-api --manifest-path "$repo/Cargo.toml"
 target=$(cargo metadata --format-version 1 --no-deps --manifest-path "$repo/Cargo.toml" | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')
+# The config file each variant mounts must be one the binaries accept (they refuse unknown keys).
+mkdir -p "$work/app-config"
+for name in "${names[@]}"; do
+  while read -r binary file; do
+    check "$name: the real $binary accepts the rendered $(basename "$file")" \
+      env -i CATALOG__DATABASE__PASSWORD=unused "$target/debug/$binary" check-config --config "$file"
+  done < <(python3 "$here/app_configs.py" "$work/rendered/$name.yaml" "$work/app-config")
+done
+printf 'databse:\n  host: x\n' > "$work/app-config/misspelt.yaml"
+refute "check-config refuses a misspelt key" "databse" \
+  env -i CATALOG__DATABASE__PASSWORD=unused "$target/debug/write-api" check-config --config "$work/app-config/misspelt.yaml"
 check "real /metrics: mysqld-exporter on MariaDB primary + replica, write-api and read-api after the round trip" \
   bash "$here/real-metrics.sh" "$work/metrics" "$target/debug"
 grep '^\[real-metrics\]' "$work/out" | sed 's/^/     /'
