@@ -225,9 +225,18 @@ start_api() {
   local name=$1 api_port=$2 admin_port=$3 db_port=$4 account=$5
   local -a envs
   mapfile -t envs < <(app_env "$api_port" "$admin_port" "$db_port" "$account")
+  running "$name" && return 0
+  local started=$EPOCHREALTIME deadline=$((SECONDS + 60))
   start "$name" env "${envs[@]}" "$bins/$name"
-  wait_for 60 curl -fsS "http://127.0.0.1:$api_port/readyz" || { tail -n 20 "$logs/$name.log"; die "$name not ready"; }
-  log "$name ready on 127.0.0.1:$api_port (metrics :$admin_port)"
+  # Polled every 10 ms: the time from process start to ready is one of the bench's figures.
+  until curl -fsS -o /dev/null "http://127.0.0.1:$api_port/readyz" 2> /dev/null; do
+    [ $SECONDS -lt $deadline ] || { tail -n 20 "$logs/$name.log"; die "$name not ready"; }
+    sleep 0.01
+  done
+  local ready_ms
+  ready_ms=$(python3 -c "print(round(($EPOCHREALTIME - $started) * 1000))")
+  echo "$ready_ms" > "$run/$name.ready-ms"
+  log "$name ready on 127.0.0.1:$api_port (metrics :$admin_port) ${ready_ms} ms after start"
 }
 
 # --- nginx: the Ingress's paths, plus a separate static server (the bench's HTTP baseline)

@@ -1,0 +1,144 @@
+#!/usr/bin/env bash
+# First performance figures (make bench; not part of CI): starts its own local stack (release
+# build, free ports, .state/bench), runs fixed k6 scenarios and both baselines in the same run, and
+# writes docs/benchmarks.md (also printed). Only 127.0.0.1 is ever targeted.
+#
+#   per operation (GET by id, list, create, update) at VUS concurrent clients for DURATION:
+#     throughput, p50/p95/p99, CPU-seconds per 1 000 requests of each API process, peak RSS
+#   idle RSS and process-start-to-ready time of each API
+#   replica lag under the write burst (loadtest/scenarios/write-burst.js)
+#   baselines: the same point-select and insert straight on MariaDB (mariadb-slap, no HTTP), and
+#     nginx answering a static 200 (the HTTP floor); our figures as ratios against them
+#
+# Environment: VUS (default 8), DURATION (default 20s), BENCH_OUT (default docs/benchmarks.md).
+set -euo pipefail
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+export PATH="$root/bin:$root/.venv/bin:$PATH"
+export STACK_DIR="$root/.state/bench" STACK_PORTS=free STACK_PROFILE=release STACK_SCRAPE_INTERVAL=2s
+vus=${VUS:-8}
+duration=${DURATION:-20s}
+out=${BENCH_OUT:-$root/docs/benchmarks.md}
+stack="$root/scripts/local-stack/stack.sh"
+results="$STACK_DIR/bench"
+
+log() { printf '[bench] %s\n' "$*"; }
+trap '"$stack" down > /dev/null 2>&1 || true' EXIT
+
+"$stack" clean > /dev/null
+"$stack" up | grep '^\[stack\]'
+# shellcheck source=/dev/null
+. "$STACK_DIR/stack.env"
+mkdir -p "$results"
+
+pid_of() { cat "$STACK_DIR/run/$1.pid"; }
+# cpu_seconds NAME: utime + stime of the process so far.
+cpu_seconds() {
+  python3 -c 'import os, sys
+fields = open(f"/proc/{sys.argv[1]}/stat").read().rsplit(")", 1)[1].split()
+print((int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK"))' "$(pid_of "$1")"
+}
+# status_kb NAME FIELD: VmRSS (now) or VmHWM (peak) in KiB.
+status_kb() { awk -v f="$2:" '$1 == f { print $2 }' "/proc/$(pid_of "$1")/status"; }
+
+{
+  echo "idle_rss_kb_write_api=$(status_kb write-api VmRSS)"
+  echo "idle_rss_kb_read_api=$(status_kb read-api VmRSS)"
+  echo "ready_ms_write_api=$(cat "$STACK_DIR/run/write-api.ready-ms")"
+  echo "ready_ms_read_api=$(cat "$STACK_DIR/run/read-api.ready-ms")"
+} > "$results/idle.env"
+
+k6_run() { # k6_run SCENARIO [-e NAME=value...]
+  local scenario=$1; shift
+  k6 run --quiet -e "BASE_URL=$BASE_URL" -e "SUMMARY_DIR=$results" "$@" "$root/loadtest/scenarios/$scenario.js"
+}
+
+# Warm-up: pools filled, pages cached, a few hundred items to list.
+log "warm-up: 5 s of creates"
+k6_run fixed-concurrency -e OP=create -e VUS=4 -e DURATION=5s -e SEED_ITEMS=1 > /dev/null
+
+for op in get list create update; do
+  log "$op: $vus VUs for $duration"
+  before_w=$(cpu_seconds write-api); before_r=$(cpu_seconds read-api)
+  k6_run fixed-concurrency -e "OP=$op" -e "VUS=$vus" -e "DURATION=$duration" -e SEED_ITEMS=$((vus * 2)) | tail -n +2
+  {
+    echo "cpu_write_api=$(python3 -c "print($(cpu_seconds write-api) - $before_w)")"
+    echo "cpu_read_api=$(python3 -c "print($(cpu_seconds read-api) - $before_r)")"
+    echo "peak_rss_kb_write_api=$(status_kb write-api VmHWM)"
+    echo "peak_rss_kb_read_api=$(status_kb read-api VmHWM)"
+  } > "$results/$op.env"
+done
+
+log "baseline: nginx static 200, $vus VUs for $duration"
+k6_run fixed-concurrency -e OP=static -e "TARGET_URL=http://127.0.0.1:$STACK_BASELINE_PORT/" -e "VUS=$vus" \
+  -e "DURATION=$duration" | tail -n +2
+
+slap() { # slap PORT ACCOUNT QUERIES QUERY: mariadb-slap at $vus clients; prints seconds
+  mariadb-slap --no-defaults --host=127.0.0.1 --port="$1" --user="$(cat "$STACK_DIR/secrets/$2/username")" \
+    --password="$(cat "$STACK_DIR/secrets/$2/password")" --create-schema=catalog --no-drop \
+    --concurrency="$vus" --iterations=1 --number-of-queries="$3" --query="$4" \
+    | awk '/Average number of seconds/ { print $(NF-1) }'
+}
+root_sql() {
+  mariadb --no-defaults --user=root --password="$(cat "$STACK_DIR/secrets/root/password")" \
+    --socket="$STACK_DIR/mysql-$1/run/mysqld.sock" -N -B -e "$2"
+}
+log "baseline: MariaDB point-select (replica) and insert (primary), mariadb-slap, $vus clients over TCP"
+some_id=$(root_sql 1 "SELECT HEX(id) FROM catalog.items ORDER BY RAND() LIMIT 1")
+{
+  echo "select_queries=40000"
+  echo "select_seconds=$(slap "$STACK_MYSQL_1_PORT" catalog-reader 40000 "SELECT * FROM items WHERE id = UNHEX('$some_id')")"
+  echo "insert_queries=8000"
+  echo "insert_seconds=$(slap "$STACK_MYSQL_0_PORT" catalog-writer 8000 \
+    "INSERT INTO items VALUES (UNHEX(REPLACE(UUID(), '-', '')), CONCAT('slap-', UUID()), 'Baseline', NULL, 100, 'EUR', 1, 1, NOW(3), NOW(3))")"
+} > "$results/mariadb.env"
+cat "$results/mariadb.env"
+log "waiting for the replica to apply the baseline's inserts"
+root_sql 1 "SELECT MASTER_GTID_WAIT('$(root_sql 0 "SELECT @@gtid_binlog_pos")', 300)" | grep -qx 0
+
+log "write burst (write-burst.js, up to 150 writes/s) with replica lag sampled every 0.25 s"
+lag_sampler() {
+  # Transactions the replica has not applied yet (GTID sequence numbers, domain 0), and
+  # Seconds_Behind_Master, until the burst ends.
+  while [ ! -e "$results/burst.done" ]; do
+    local primary replica behind
+    primary=$(root_sql 0 "SELECT SUBSTRING_INDEX(@@gtid_binlog_pos, '-', -1)")
+    replica=$(root_sql 1 "SELECT SUBSTRING_INDEX(@@gtid_slave_pos, '-', -1)")
+    behind=$(mariadb --no-defaults --user=root --password="$(cat "$STACK_DIR/secrets/root/password")" \
+      --socket="$STACK_DIR/mysql-1/run/mysqld.sock" -e 'SHOW SLAVE STATUS\G' | awk '/Seconds_Behind_Master/ { print $2 }')
+    echo "$((primary - replica)) $behind"
+    sleep 0.25
+  done > "$results/lag.txt"
+}
+lag_sampler &
+sampler=$!
+burst_status=0
+k6_run write-burst -e PEAK_RATE=150 -e RAMP=5s -e HOLD=20s | tail -n +2 || burst_status=$?
+touch "$results/burst.done"
+wait "$sampler"
+sleep 3 # one more scrape of the read-api's consistency-wait histogram
+curl -fsS "$PROMETHEUS_URL/api/v1/query" --data-urlencode \
+  'query=histogram_quantile(0.99, sum by (le) (increase(catalog_consistency_wait_duration_seconds_bucket{outcome="reached"}[1m])))' \
+  > "$results/consistency-p99.json"
+curl -fsS "$PROMETHEUS_URL/api/v1/query" --data-urlencode \
+  'query=histogram_quantile(0.5, sum by (le) (increase(catalog_consistency_wait_duration_seconds_bucket{outcome="reached"}[1m])))' \
+  > "$results/consistency-p50.json"
+echo "burst_k6_status=$burst_status" > "$results/burst.env"
+
+{
+  echo "cpu_model=$(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo)"
+  echo "cpus=$(nproc)"
+  echo "mem_total_kb=$(awk '/MemTotal/ { print $2 }' /proc/meminfo)"
+  echo "kernel=$(uname -r)"
+  echo "mariadb=$(mariadbd --version | awk '{ print $3 }')"
+  echo "nginx=$(nginx -v 2>&1 | sed 's|.*/||')"
+  echo "k6=$(k6 version | awk '{ print $2 }')"
+  echo "load_before=$(cut -d' ' -f1-3 /proc/loadavg)"
+  echo "vus=$vus"
+  echo "duration=$duration"
+  echo "commit=$(git -C "$root" rev-parse --short HEAD)"
+} > "$results/machine.env"
+
+python3 "$root/scripts/local-stack/bench-report.py" "$results" > "$out"
+cat "$out"
+log "wrote $out"
