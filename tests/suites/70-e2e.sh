@@ -60,6 +60,8 @@ step "the printed curl line creates an item and reads it back through the read p
 curl_line=$(grep -E '^  curl ' "$work/up.log" | sed 's/^  //')
 check "curl line: create, then read with the consistency token" \
   bash -c "cd '$work' && ${curl_line//\/tmp\//$work/} | jq -e '.version == 1 and .currency == \"EUR\"'"
+check "README.md shows the same curl line (default proxy port 8880)" \
+  grep -qxF -- "${curl_line//127.0.0.1:$STACK_PROXY_PORT/127.0.0.1:8880}" "$repo/README.md"
 
 step "CRUD and read-your-writes through the proxy"
 api() { # api METHOD PATH [curl args...]: prints the status, headers to $work/h, body to $work/b
