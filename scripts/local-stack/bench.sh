@@ -98,15 +98,16 @@ root_sql 1 "SELECT MASTER_GTID_WAIT('$(root_sql 0 "SELECT @@gtid_binlog_pos")', 
 
 log "write burst (write-burst.js, up to 150 writes/s) with replica lag sampled every 0.25 s"
 lag_sampler() {
-  # Transactions the replica has not applied yet (GTID sequence numbers, domain 0), and
-  # Seconds_Behind_Master, until the burst ends.
+  # Transactions the replica has not applied yet (GTID sequence numbers, domain 0; the primary is
+  # read first, so this is a lower bound), and Seconds_Behind_Master, until the burst ends.
   while [ ! -e "$results/burst.done" ]; do
-    local primary replica behind
+    local primary replica behind behind_transactions
     primary=$(root_sql 0 "SELECT SUBSTRING_INDEX(@@gtid_binlog_pos, '-', -1)")
     replica=$(root_sql 1 "SELECT SUBSTRING_INDEX(@@gtid_slave_pos, '-', -1)")
     behind=$(mariadb --no-defaults --user=root --password="$(cat "$STACK_DIR/secrets/root/password")" \
       --socket="$STACK_DIR/mysql-1/run/mysqld.sock" -e 'SHOW SLAVE STATUS\G' | awk '/Seconds_Behind_Master/ { print $2 }')
-    echo "$((primary - replica)) $behind"
+    behind_transactions=$((primary - replica))
+    echo "$((behind_transactions > 0 ? behind_transactions : 0)) $behind"
     sleep 0.25
   done > "$results/lag.txt"
 }
