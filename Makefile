@@ -18,7 +18,6 @@ up: tools
 down:
 	scripts/local-stack/stack.sh down
 
-
 # k6's hpa scenario against the running stack while sampling each API's CPU (make up first).
 hpa-dry-run:
 	scripts/local-stack/hpa-dry-run.sh
