@@ -369,3 +369,38 @@ async fn a_read_with_the_token_sees_the_write_a_read_without_may_not() {
     assert_eq!(fresh["version"], 2, "with the token: the new state");
     assert_eq!(fresh["stock"], 99);
 }
+
+/// A request over `server.request_timeout_ms` is cut off with 503, whatever it waits for.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_request_over_the_timeout_is_503_unavailable() {
+    let stack = Stack::start_with(
+        &[],
+        &[
+            ("CATALOG__CONSISTENCY__WAIT_TIMEOUT_MS", "5000"),
+            ("CATALOG__SERVER__REQUEST_TIMEOUT_MS", "300"),
+        ],
+    )
+    .await;
+    stack.cluster.stop_replica_sql_thread();
+    let (item, token) = stack.create_ok("SLOW-1").await;
+    let url = stack.read.url(&format!(
+        "/api/read/v1/items/{}",
+        item["id"].as_str().unwrap()
+    ));
+    let started = Instant::now();
+    let response = stack
+        .http
+        .get(&url)
+        .header("x-consistency-token", &token)
+        .send()
+        .await
+        .unwrap();
+    let waited = started.elapsed();
+    let problem = assert_problem(response, 503, "unavailable").await;
+    assert!(
+        problem["detail"].as_str().unwrap().contains("300 ms"),
+        "{problem}"
+    );
+    assert!(waited < Duration::from_secs(2), "cut off after {waited:?}");
+    stack.cluster.start_replica_sql_thread();
+}
