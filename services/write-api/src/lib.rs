@@ -141,6 +141,65 @@ async fn create_item(
     Ok(response)
 }
 
+/// What `PUT` and `PATCH` answer. (Documentation only, like [`ItemPatch`].)
+#[derive(utoipa::IntoResponses)]
+#[allow(dead_code)]
+enum ItemChangeResponses {
+    #[response(status = 200, description = "Changed", headers(
+        ("ETag" = String, description = "The item's new version, quoted"),
+        ("X-Consistency-Token" = String, description = "GTID of the commit"),
+    ))]
+    Changed(Item),
+    #[response(
+        status = 400,
+        description = "Malformed JSON, id or If-Match",
+        content_type = "application/problem+json"
+    )]
+    BadRequest(Problem),
+    #[response(
+        status = 404,
+        description = "No such item",
+        content_type = "application/problem+json"
+    )]
+    NotFound(Problem),
+    #[response(
+        status = 409,
+        description = "Another item has this SKU",
+        content_type = "application/problem+json"
+    )]
+    Conflict(Problem),
+    #[response(
+        status = 412,
+        description = "If-Match does not match",
+        content_type = "application/problem+json"
+    )]
+    PreconditionFailed(Problem),
+    #[response(
+        status = 413,
+        description = "Body too large",
+        content_type = "application/problem+json"
+    )]
+    PayloadTooLarge(Problem),
+    #[response(
+        status = 415,
+        description = "Content-Type not accepted for this method",
+        content_type = "application/problem+json"
+    )]
+    UnsupportedMediaType(Problem),
+    #[response(
+        status = 422,
+        description = "The resulting item is invalid",
+        content_type = "application/problem+json"
+    )]
+    Validation(Problem),
+    #[response(
+        status = 503,
+        description = "Database unavailable",
+        content_type = "application/problem+json"
+    )]
+    Unavailable(Problem),
+}
+
 /// Replace every mutable field of an item.
 #[utoipa::path(
     put,
@@ -150,20 +209,7 @@ async fn create_item(
         ("If-Match" = Option<String>, Header, description = "Only change the item if its ETag matches"),
     ),
     request_body(content = ItemInput, content_type = "application/json"),
-    responses(
-        (status = 200, description = "Replaced", body = Item, headers(
-            ("ETag" = String, description = "The item's new version, quoted"),
-            ("X-Consistency-Token" = String, description = "GTID of the commit"),
-        )),
-        (status = 400, description = "Malformed JSON, id or If-Match", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such item", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "Another item has this SKU", body = Problem, content_type = "application/problem+json"),
-        (status = 412, description = "If-Match does not match", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Content-Type is not application/json", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Database unavailable", body = Problem, content_type = "application/problem+json"),
-    )
+    responses(ItemChangeResponses)
 )]
 async fn replace_item(
     State(ctx): State<AppContext>,
@@ -188,20 +234,7 @@ async fn replace_item(
         (ItemPatch = "application/merge-patch+json"),
         (ItemPatch = "application/json"),
     )),
-    responses(
-        (status = 200, description = "Patched", body = Item, headers(
-            ("ETag" = String, description = "The item's new version, quoted"),
-            ("X-Consistency-Token" = String, description = "GTID of the commit"),
-        )),
-        (status = 400, description = "Malformed JSON, id or If-Match", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such item", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "Another item has this SKU", body = Problem, content_type = "application/problem+json"),
-        (status = 412, description = "If-Match does not match", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Content-Type is neither merge-patch+json nor json", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "The patched item is invalid", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Database unavailable", body = Problem, content_type = "application/problem+json"),
-    )
+    responses(ItemChangeResponses)
 )]
 async fn patch_item(
     State(ctx): State<AppContext>,
