@@ -164,6 +164,18 @@ impl Stack {
             .expect("POST reaches write-api")
     }
 
+    /// write-api's URL of an item (a create/read response body).
+    pub fn write_item_url(&self, item: &Value) -> String {
+        self.write
+            .url(&format!("/api/write/v1/items/{}", item_id(item)))
+    }
+
+    /// read-api's URL of an item (a create/read response body).
+    pub fn read_item_url(&self, item: &Value) -> String {
+        self.read
+            .url(&format!("/api/read/v1/items/{}", item_id(item)))
+    }
+
     /// Creates an item and returns (body, consistency token).
     pub async fn create_ok(&self, sku: &str) -> (Value, String) {
         let response = self.create(sku).await;
@@ -171,6 +183,10 @@ impl Stack {
         let token = header(response.headers(), "x-consistency-token");
         (response.json().await.expect("JSON body"), token)
     }
+}
+
+fn item_id(item: &Value) -> &str {
+    item["id"].as_str().expect("item has a string id")
 }
 
 pub fn client() -> reqwest::Client {

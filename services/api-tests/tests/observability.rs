@@ -10,10 +10,7 @@ use api_tests::{Stack, TestApp};
 async fn metrics_show_red_histograms_pool_gauges_and_consistency_waits() {
     let stack = Stack::start().await;
     let (item, token) = stack.create_ok("METRIC-1").await;
-    let url = stack.read.url(&format!(
-        "/api/read/v1/items/{}",
-        item["id"].as_str().unwrap()
-    ));
+    let url = stack.read_item_url(&item);
     stack
         .http
         .get(&url)

@@ -17,10 +17,7 @@ async fn read_api_contract() {
 
 async fn get_answers_200_with_etag_and_304_when_unchanged(stack: &Stack) {
     let (created, token) = stack.create_ok("GET-1").await;
-    let url = stack.read.url(&format!(
-        "/api/read/v1/items/{}",
-        created["id"].as_str().unwrap()
-    ));
+    let url = stack.read_item_url(&created);
     let response = stack
         .http
         .get(&url)
@@ -256,10 +253,7 @@ async fn a_token_the_replica_cannot_reach_in_time_is_503_replica_lag() {
     let stack = Stack::start_with(&[], &[("CATALOG__CONSISTENCY__WAIT_TIMEOUT_MS", "700")]).await;
     stack.cluster.stop_replica_sql_thread();
     let (item, token) = stack.create_ok("LAG-1").await;
-    let url = stack.read.url(&format!(
-        "/api/read/v1/items/{}",
-        item["id"].as_str().unwrap()
-    ));
+    let url = stack.read_item_url(&item);
 
     let started = Instant::now();
     let response = stack
@@ -313,10 +307,7 @@ async fn a_read_with_the_token_sees_the_write_a_read_without_may_not() {
     stack.cluster.set_replica_delay(2);
 
     let (item, token) = stack.create_ok("RYW-1").await;
-    let url = stack.read.url(&format!(
-        "/api/read/v1/items/{}",
-        item["id"].as_str().unwrap()
-    ));
+    let url = stack.read_item_url(&item);
     let stale = stack.http.get(&url).send().await.unwrap();
     assert_eq!(
         stale.status(),
@@ -333,10 +324,7 @@ async fn a_read_with_the_token_sees_the_write_a_read_without_may_not() {
     assert_eq!(fresh.status(), 200, "with the token read-api waits for it");
     assert_eq!(fresh.json::<Value>().await.unwrap(), item);
 
-    let write_url = stack.write.url(&format!(
-        "/api/write/v1/items/{}",
-        item["id"].as_str().unwrap()
-    ));
+    let write_url = stack.write_item_url(&item);
     let response = stack
         .http
         .patch(&write_url)
@@ -383,10 +371,7 @@ async fn a_request_over_the_timeout_is_503_unavailable() {
     .await;
     stack.cluster.stop_replica_sql_thread();
     let (item, token) = stack.create_ok("SLOW-1").await;
-    let url = stack.read.url(&format!(
-        "/api/read/v1/items/{}",
-        item["id"].as_str().unwrap()
-    ));
+    let url = stack.read_item_url(&item);
     let started = Instant::now();
     let response = stack
         .http

@@ -193,10 +193,7 @@ async fn duplicate_sku_is_409_regardless_of_case_and_race(stack: &Stack) {
 
 async fn put_replaces_and_bumps_the_version(stack: &Stack) {
     let (item, _) = stack.create_ok("PUT-1").await;
-    let url = stack.write.url(&format!(
-        "/api/write/v1/items/{}",
-        item["id"].as_str().unwrap()
-    ));
+    let url = stack.write_item_url(&item);
     let mut replacement = item_body("PUT-1B");
     replacement["description"] = Value::Null;
     replacement["stock"] = json!(9);
@@ -252,10 +249,7 @@ async fn put_replaces_and_bumps_the_version(stack: &Stack) {
 
 async fn patch_merges_and_null_clears_description(stack: &Stack) {
     let (item, _) = stack.create_ok("PATCH-1").await;
-    let url = stack.write.url(&format!(
-        "/api/write/v1/items/{}",
-        item["id"].as_str().unwrap()
-    ));
+    let url = stack.write_item_url(&item);
     let response = stack
         .http
         .patch(&url)
@@ -336,10 +330,7 @@ async fn patch_merges_and_null_clears_description(stack: &Stack) {
 
 async fn if_match_guards_every_change(stack: &Stack) {
     let (item, _) = stack.create_ok("IFMATCH-1").await;
-    let url = stack.write.url(&format!(
-        "/api/write/v1/items/{}",
-        item["id"].as_str().unwrap()
-    ));
+    let url = stack.write_item_url(&item);
     let stale = stack
         .http
         .put(&url)
@@ -466,10 +457,7 @@ async fn missing_items_bad_ids_routes_and_methods(stack: &Stack) {
 
 async fn delete_answers_204_then_404(stack: &Stack) {
     let (item, _) = stack.create_ok("DEL-1").await;
-    let url = stack.write.url(&format!(
-        "/api/write/v1/items/{}",
-        item["id"].as_str().unwrap()
-    ));
+    let url = stack.write_item_url(&item);
     let response = stack
         .http
         .delete(&url)
