@@ -1,0 +1,216 @@
+#!/usr/bin/env bash
+# The product on a real Kubernetes (scripts/cluster/cluster.sh: kube-apiserver, controller-manager,
+# scheduler, kubelet, kube-proxy built from k8s.io/kubernetes; etcd, containerd, CoreDNS,
+# metrics-server, MetalLB and Traefik), deployed exactly as a user does with helmfile:
+#   - node Ready, metrics API answering;
+#   - `helmfile -e ci sync` from nothing: every pod Ready under Pod Security "restricted",
+#     replication running, the migration hook Job done, `helm test` passing;
+#   - a second sync changes no object;
+#   - CRUD and read-your-writes through the Ingress at MetalLB's address, asked from a network
+#     namespace on the node's bridge (so MetalLB must answer ARP), with proof that reads hit a
+#     replica and writes the primary;
+#   - teardown leaves nothing on the host and every host setting as it was.
+# helm-diff cannot be had here, so the suite runs `helmfile sync` where users run `apply`
+# (tests/helmfile checks apply's own settings).
+set -euo pipefail
+
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+export PATH="$repo/bin:$repo/.venv/bin:$PATH"
+# shellcheck source=scripts/cluster/lib.sh
+. "$repo/scripts/cluster/lib.sh"
+cluster="$repo/scripts/cluster/cluster.sh"
+work=$(mktemp -d "${TMPDIR:-/tmp}/catalog-cluster.XXXXXX")
+export KUBECONFIG="$KUBECONFIG_ADMIN"
+suite_start=$SECONDS
+
+passed=0
+failed=0
+step() { printf '\n--- [%4ss] %s\n' $((SECONDS - suite_start)) "$*"; }
+ok() { passed=$((passed + 1)); printf 'ok   %s\n' "$*"; }
+not_ok() { failed=$((failed + 1)); printf 'FAIL %s\n' "$*"; }
+check() {
+  local what=$1; shift
+  if "$@" > "$work/out" 2>&1; then ok "$what"; else not_ok "$what"; tail -n 40 "$work/out" | sed 's/^/     /'; fi
+}
+check_eq() {
+  local what=$1 want=$2 got; shift 2
+  got=$("$@" 2>&1) || true
+  if [ "$got" = "$want" ]; then ok "$what"; else not_ok "$what: want '$want', got '$got'"; fi
+}
+
+host_settings() { "$cluster" host-settings; }
+host_settings > "$work/host-settings.before"
+
+cleanup() {
+  local status=$?
+  if [ $failed -gt 0 ] || [ $status -ne 0 ]; then
+    echo "--- diagnostics"
+    kubectl get pods -A -o wide 2>&1 | sed 's/^/     /' || true
+    kubectl -n catalog get events --sort-by=.lastTimestamp 2>&1 | tail -n 30 | sed 's/^/     /' || true
+    for log in "$CLUSTER_STATE"/logs/*.log; do
+      [ -f "$log" ] || continue
+      echo "     == $(basename "$log") (last lines)"
+      tail -n 8 "$log" | sed 's/^/       /'
+    done
+  fi
+  "$cluster" down > "$work/down.log" 2>&1 || cat "$work/down.log"
+  if "$cluster" check-clean && host_settings | diff "$work/host-settings.before" - > "$work/settings.diff"; then
+    echo "ok   teardown: nothing left on the host, host settings as before"
+  else
+    echo "FAIL teardown left something (above) or changed a host setting:"; cat "$work/settings.diff"
+    status=1
+  fi
+  rm -rf "$work"
+  exit $status
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+step "shellcheck"
+check "cluster scripts and this suite" shellcheck -x "$repo"/scripts/cluster/*.sh "$repo/tests/suites/80-cluster.sh"
+
+step "the cluster comes up (state in $CLUSTER_STATE)"
+up_start=$SECONDS
+if ! "$cluster" up > "$work/up.log" 2>&1; then
+  cat "$work/up.log"; exit 1
+fi
+sed 's/^/     /' "$work/up.log"
+ok "cluster up in $((SECONDS - up_start))s"
+check_eq "node $NODE_NAME Ready" True \
+  kubectl get node "$NODE_NAME" -o 'jsonpath={.status.conditions[?(@.type=="Ready")].status}'
+check_eq "API server reports the version it was built as" "$KUBERNETES_VERSION" \
+  sh -c "kubectl version -o json | jq -r .serverVersion.gitVersion"
+check "metrics-server answers kubectl top (real CPU figures)" kubectl top node "$NODE_NAME"
+sed 's/^/     /' "$work/out"
+check "cluster DNS resolves the kubernetes Service, nothing outside" \
+  sh -c "dig +short @$CLUSTER_DNS_IP kubernetes.default.svc.cluster.local | grep -qx $KUBERNETES_SERVICE_IP \
+         && ! dig +short +time=2 +tries=1 @$CLUSTER_DNS_IP example.com | grep -q ."
+
+step "helmfile -e ci sync from nothing"
+# The repository as a user has it, except that the umbrella chart's remote subcharts (disabled in
+# the ci environment) are empty placeholders: they cannot be downloaded here.
+deploy="$work/deploy"
+mkdir -p "$deploy/charts"
+cp -R "$repo/helmfile.yaml" "$repo/values" "$deploy/"
+"$repo/tests/catalog-chart/offline-chart.sh" "$deploy/charts" > /dev/null
+mariadb_tag=$("$repo/scripts/cluster/images.sh" refs | sed -n 's#^docker.io/catalog/mariadb:##p')
+curl_tag=$("$repo/scripts/cluster/images.sh" refs | sed -n 's#^docker.io/catalog/curl:##p')
+sync() {
+  helmfile --file "$deploy/helmfile.yaml" --environment ci \
+    --state-values-set "mariadbImageTag=$mariadb_tag,curlImageTag=$curl_tag" sync --skip-deps
+}
+sync_start=$SECONDS
+if sync > "$work/sync1.log" 2>&1; then
+  ok "first sync in $((SECONDS - sync_start))s"
+else
+  not_ok "first sync"; tail -n 60 "$work/sync1.log" | sed 's/^/     /'; exit 1
+fi
+
+step "everything Ready under Pod Security restricted"
+check_eq "namespace catalog enforces restricted" restricted \
+  kubectl get namespace catalog -o 'jsonpath={.metadata.labels.pod-security\.kubernetes\.io/enforce}'
+kubectl -n catalog get pods -o wide | sed 's/^/     /'
+not_ready=$(kubectl -n catalog get pods -o json | jq -r '.items[]
+  | select(.status.phase != "Succeeded")
+  | select([.status.conditions[]? | select(.type == "Ready" and .status == "True")] | length == 0)
+  | .metadata.name')
+check_eq "every pod of the release Ready" "" echo "$not_ready"
+check_eq "no pod was refused by Pod Security admission" "" \
+  sh -c "kubectl -n catalog get events -o json | jq -r '.items[] | select(.message | test(\"violates PodSecurity\")) | .message'"
+check_eq "primary and replica replicate (replica: IO and SQL threads running)" "Yes Yes" \
+  sh -c "kubectl -n catalog exec catalog-mysql-1 -c mysql -- bash -c '. /scripts/lib.sh && sql_root \"SHOW SLAVE STATUS\\G\"' \
+         | awk '/Slave_IO_Running:/ { io = \$2 } /Slave_SQL_Running:/ { sql = \$2 } END { print io, sql }'"
+# The hook Job is deleted once it succeeds (hook-delete-policy); its events stay.
+check_eq "the migration hook Job ran to completion" Completed \
+  sh -c "kubectl -n catalog get events --field-selector involvedObject.kind=Job -o json \
+         | jq -r '[.items[] | select(.involvedObject.name | test(\"migrat\")) | .reason] | last'"
+check_eq "release deployed" deployed \
+  sh -c "helm status catalog --namespace catalog --kubeconfig '$KUBECONFIG' -o json | jq -r .info.status"
+check "helm test passes (create, read with the token, delete through the Services)" \
+  helm test catalog --namespace catalog --kubeconfig "$KUBECONFIG" --logs
+sed -n '1,12p' "$work/out" | sed 's/^/     /'
+
+step "a second sync changes no object"
+snapshot() {
+  kubectl -n catalog get deployments,statefulsets,services,configmaps,secrets,networkpolicies,poddisruptionbudgets,horizontalpodautoscalers,ingresses,servicemonitors,prometheusrules,cronjobs,serviceaccounts,persistentvolumeclaims \
+    -o json | jq -r '.items[] | "\(.kind)/\(.metadata.name) generation=\(.metadata.generation // "-") resourceVersion=\(.metadata.resourceVersion)"' \
+    | grep -v '^Secret/sh\.helm\.release' | sort
+}
+snapshot > "$work/objects.before"
+helm get manifest catalog --namespace catalog --kubeconfig "$KUBECONFIG" > "$work/manifest.before"
+if sync > "$work/sync2.log" 2>&1; then ok "second sync"; else not_ok "second sync"; tail -n 40 "$work/sync2.log" | sed 's/^/     /'; fi
+snapshot > "$work/objects.after"
+helm get manifest catalog --namespace catalog --kubeconfig "$KUBECONFIG" > "$work/manifest.after"
+echo "     $(wc -l < "$work/objects.before") objects compared"
+check "no object changed (generation and resourceVersion)" diff "$work/objects.before" "$work/objects.after"
+check "the rendered manifest is identical" diff "$work/manifest.before" "$work/manifest.after"
+
+step "CRUD and read-your-writes through the Ingress at MetalLB's address"
+ingress_ip=$(kubectl -n catalog get ingress -o jsonpath='{.items[0].status.loadBalancer.ingress[0].ip}')
+check_eq "the Ingress is published at the pool's first address" "$METALLB_FIRST" echo "$ingress_ip"
+# A client of its own on the node's bridge: its requests reach the address only if MetalLB's
+# speaker answers ARP for it there.
+ip netns add catalog-lb-client
+ip link add catalog-lb-host type veth peer name eth0 netns catalog-lb-client
+ip link set catalog-lb-host master "$NODE_BRIDGE" up
+client_ip=${NODE_IP%.*}.9
+ip netns exec catalog-lb-client ip addr add "$client_ip/${NODE_CIDR#*/}" dev eth0
+ip netns exec catalog-lb-client ip link set eth0 up
+ip netns exec catalog-lb-client ip link set lo up
+api() { # api METHOD PATH [curl args...]: status printed, headers in $work/h, body in $work/b
+  local method=$1 path=$2; shift 2
+  ip netns exec catalog-lb-client curl -sS --max-time 10 --resolve "catalog.local:80:$ingress_ip" \
+    -X "$method" -D "$work/h" -o "$work/b" -w '%{http_code}' "$@" "http://catalog.local$path"
+}
+header() { sed -n "s/^$1: *//Ip" "$work/h" | tr -d '\r'; }
+json=(-H 'Content-Type: application/json')
+sku="cluster-$RANDOM$RANDOM"
+check_eq "POST /api/write/v1/items -> 201" 201 api POST /api/write/v1/items "${json[@]}" \
+  -d "{\"sku\":\"$sku\",\"name\":\"Cluster\",\"price_cents\":4200,\"currency\":\"EUR\",\"stock\":2}"
+id=$(jq -r .id "$work/b")
+token=$(header x-consistency-token)
+check "MetalLB's speaker answered ARP for $ingress_ip on $NODE_BRIDGE" \
+  sh -c "ip netns exec catalog-lb-client ip neigh show $ingress_ip | grep -q lladdr"
+check_eq "GET with the write's token -> 200 (read-your-writes)" 200 \
+  api GET "/api/read/v1/items/$id" -H "X-Consistency-Token: $token"
+check_eq "  the item as written" "$sku 4200" jq -r '"\(.sku) \(.price_cents)"' "$work/b"
+check_eq "PATCH -> 200" 200 api PATCH "/api/write/v1/items/$id" -H 'Content-Type: application/merge-patch+json' \
+  -H 'If-Match: "1"' -d '{"stock":7}'
+token=$(header x-consistency-token)
+check_eq "GET with the new token sees version 2" "2 7" \
+  sh -c "api GET '/api/read/v1/items/$id' -H 'X-Consistency-Token: $token' > /dev/null; jq -r '\"\\(.version) \\(.stock)\"' '$work/b'"
+check_eq "DELETE -> 204" 204 api DELETE "/api/write/v1/items/$id"
+token=$(header x-consistency-token)
+check_eq "GET after DELETE with its token -> 404" 404 api GET "/api/read/v1/items/$id" -H "X-Consistency-Token: $token"
+
+step "reads hit a replica, writes the primary (server counters)"
+root_sql() { # root_sql POD STATEMENT
+  kubectl -n catalog exec "$1" -c mysql -- bash -c ". /scripts/lib.sh && sql_root \"$2\"" | tail -n +1
+}
+counter() { root_sql "$1" "SHOW GLOBAL STATUS LIKE '$2'" | awk '{ print $2 }'; }
+seed=$(api POST /api/write/v1/items "${json[@]}" \
+  -d "{\"sku\":\"$sku-seed\",\"name\":\"Seed\",\"price_cents\":1,\"currency\":\"EUR\",\"stock\":1}" > /dev/null; jq -r .id "$work/b")
+sleep 1
+select0=$(counter catalog-mysql-0 Com_select); select1=$(counter catalog-mysql-1 Com_select)
+insert0=$(counter catalog-mysql-0 Com_insert)
+reads=60 writes=20 read_failures=0 write_failures=0
+for _ in $(seq "$reads"); do [ "$(api GET "/api/read/v1/items/$seed")" = 200 ] || read_failures=$((read_failures + 1)); done
+for i in $(seq "$writes"); do
+  [ "$(api POST /api/write/v1/items "${json[@]}" \
+    -d "{\"sku\":\"$sku-w$i\",\"name\":\"Write $i\",\"price_cents\":1,\"currency\":\"EUR\",\"stock\":1}")" = 201 ] \
+    || write_failures=$((write_failures + 1))
+done
+d_select0=$(( $(counter catalog-mysql-0 Com_select) - select0 )); d_select1=$(( $(counter catalog-mysql-1 Com_select) - select1 ))
+d_insert0=$(( $(counter catalog-mysql-0 Com_insert) - insert0 ))
+echo "     $reads GETs ($read_failures failed), $writes POSTs ($write_failures failed): mysql-0 Com_select +$d_select0 Com_insert +$d_insert0; mysql-1 Com_select +$d_select1"
+check_eq "every request answered" "0 0" echo "$read_failures $write_failures"
+check "the replica served reads" test "$d_select1" -gt 0
+check "the primary ran one INSERT per POST" test "$d_insert0" -ge "$writes"
+connections() { root_sql "$1" "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE USER = '$2'"; }
+check "write-api's catalog_writer is connected to the primary" test "$(connections catalog-mysql-0 catalog_writer)" -gt 0
+check_eq "  and not to the replica" 0 connections catalog-mysql-1 catalog_writer
+check "read-api's catalog_reader is connected to the replica" test "$(connections catalog-mysql-1 catalog_reader)" -gt 0
+
+echo
+echo "cluster: $passed passed, $failed failed in $((SECONDS - suite_start))s"
+[ $failed -eq 0 ]
