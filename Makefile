@@ -25,3 +25,14 @@ hpa-dry-run:
 # Performance figures and baselines into docs/benchmarks.md (not part of CI; starts its own stack).
 bench: tools
 	scripts/local-stack/bench.sh
+
+# A real single-node Kubernetes on this machine with the product deployed by helmfile
+# (docs/test-cluster.md). Needs root; prints the kubeconfig to use. cluster-down removes it all.
+.PHONY: cluster-up cluster-down
+cluster-up: tools
+	scripts/cluster/cluster.sh up
+	scripts/cluster/deploy.sh
+	@echo "export KUBECONFIG=$(CURDIR)/.state/cluster/admin.kubeconfig PATH=$(CURDIR)/bin:\$$PATH"
+
+cluster-down:
+	scripts/cluster/cluster.sh down

@@ -286,8 +286,11 @@ up() {
   start_node
   start_addons
   install_platform
-  log "cluster is up: export KUBECONFIG=$KUBECONFIG_ADMIN"
-  log "kubectl: $KUBERNETES_BIN/kubectl (or bin/kubectl)"
+  # The kubectl built with the cluster, where the other tools are (this machine's own `kubectl`
+  # may be something else).
+  mkdir -p "$cluster_root/bin"
+  ln -sfn "$KUBERNETES_BIN/kubectl" "$cluster_root/bin/kubectl"
+  log "cluster is up: export KUBECONFIG=$KUBECONFIG_ADMIN PATH=$cluster_root/bin:\$PATH"
 }
 
 # --- teardown ----------------------------------------------------------------------------------

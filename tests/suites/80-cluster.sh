@@ -87,18 +87,7 @@ check "cluster DNS resolves the kubernetes Service, nothing outside" \
          && ! dig +short +time=2 +tries=1 @$CLUSTER_DNS_IP example.com | grep -q ."
 
 step "helmfile -e ci sync from nothing"
-# The repository as a user has it, except that the umbrella chart's remote subcharts (disabled in
-# the ci environment) are empty placeholders: they cannot be downloaded here.
-deploy="$work/deploy"
-mkdir -p "$deploy/charts"
-cp -R "$repo/helmfile.yaml" "$repo/values" "$deploy/"
-"$repo/tests/catalog-chart/offline-chart.sh" "$deploy/charts" > /dev/null
-mariadb_tag=$("$repo/scripts/cluster/images.sh" refs | sed -n 's#^docker.io/catalog/mariadb:##p')
-curl_tag=$("$repo/scripts/cluster/images.sh" refs | sed -n 's#^docker.io/catalog/curl:##p')
-sync() {
-  helmfile --file "$deploy/helmfile.yaml" --environment ci \
-    --state-values-set "mariadbImageTag=$mariadb_tag,curlImageTag=$curl_tag" sync --skip-deps
-}
+sync() { "$repo/scripts/cluster/deploy.sh"; }
 sync_start=$SECONDS
 if sync > "$work/sync1.log" 2>&1; then
   ok "first sync in $((SECONDS - sync_start))s"
