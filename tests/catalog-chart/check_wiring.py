@@ -14,6 +14,9 @@ import sys
 
 import yaml
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import prometheus_selection  # noqa: E402
+
 failures = []
 
 
@@ -180,25 +183,21 @@ def main(rendered_path, chart_dir, value_paths):
             check(issuer or secret_has(tls["secretName"], "tls.crt"),
                   f"Ingress {name}: TLS Secret {tls['secretName']} is issued by cert-manager or documented")
 
-    # 6. Monitoring objects carry the labels kube-prometheus-stack is configured to select.
+    # 6. kube-prometheus-stack's Prometheus selects our monitoring objects (and the stack's own:
+    # prometheus_selection.py models the selectors it renders from these values).
     kps = values["kube-prometheus-stack"]
-    spec = kps["prometheus"]["prometheusSpec"]
-    check(spec["serviceMonitorSelectorNilUsesHelmValues"] is False and spec["ruleSelectorNilUsesHelmValues"] is False,
-          "kube-prometheus-stack does not fall back to selecting by its release label")
-    monitor_selector = spec["serviceMonitorSelector"]["matchLabels"]
-    rule_selector = spec["ruleSelector"]["matchLabels"]
+    raw = []
+    for path in [f"{chart_dir}/values.yaml", *value_paths]:
+        with open(path) as f:
+            raw.append(yaml.safe_load(f))
+    prometheus_selection.check_selection(docs, raw[0], raw[1:], "catalog", "catalog", check)
     for name, monitor in by_kind.get("ServiceMonitor", {}).items():
-        check(selects(monitor_selector, monitor["metadata"].get("labels", {})),
-              f"ServiceMonitor {name} matches serviceMonitorSelector {monitor_selector}")
         selector = monitor["spec"]["selector"].get("matchLabels", {})
         endpoints = {e["port"] for e in monitor["spec"]["endpoints"]}
         matched = [s for s in services.values() if selects(selector, s["metadata"].get("labels", {}))
                    and "track" not in s["metadata"].get("labels", {})]
         check(any(endpoints <= {p["name"] for p in s["spec"]["ports"]} for s in matched),
               f"ServiceMonitor {name} selects a Service exposing port(s) {sorted(endpoints)}")
-    for name, rule in by_kind.get("PrometheusRule", {}).items():
-        check(selects(rule_selector, rule["metadata"].get("labels", {})),
-              f"PrometheusRule {name} matches ruleSelector {rule_selector}")
     # Prometheus runs where kube-prometheus-stack is installed; the NetworkPolicies must admit it.
     monitoring = kps.get("namespaceOverride")
     if values["networkPolicy"]["enabled"] and monitoring:

@@ -12,6 +12,9 @@ import sys
 
 import yaml
 
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1] / "catalog-chart"))
+import prometheus_selection  # noqa: E402
+
 ENVIRONMENTS = ("local", "staging", "production")
 out = pathlib.Path(sys.argv[1])
 chart_defaults = yaml.safe_load(pathlib.Path(sys.argv[2]).read_text())
@@ -144,7 +147,11 @@ for env, schedule in expected_backup.items():
 kps = {env: merged(chart_defaults["kube-prometheus-stack"], catalog_values[env].get("kube-prometheus-stack", {})) for env in ENVIRONMENTS}
 for env in ENVIRONMENTS:
     check(f"{env}: kube-prometheus-stack on", kps[env].get("enabled") is True)
-    check(f"{env}: Prometheus selects ServiceMonitors by prometheus=catalog", dig(kps[env], "prometheus", "prometheusSpec", "serviceMonitorSelector", "matchLabels") == {"prometheus": "catalog"})
+    # Our ServiceMonitors/PrometheusRules as rendered here and the stack's own (release label).
+    misses = []
+    prometheus_selection.check_selection(rendered[env], chart_defaults, [catalog_values[env]], "catalog", "catalog",
+                                         lambda ok, message: ok or misses.append(message))
+    check(f"{env}: kube-prometheus-stack's Prometheus would select our monitors and rules and its own", not misses, misses)
 check("local: small monitoring (1d retention, no Alertmanager)", dig(kps["local"], "prometheus", "prometheusSpec", "retention") == "1d" and dig(kps["local"], "alertmanager", "enabled") is False)
 check("production: full monitoring (2 Prometheus replicas, 15d, Alertmanager)", dig(kps["production"], "prometheus", "prometheusSpec", "replicas") == 2 and dig(kps["production"], "prometheus", "prometheusSpec", "retention") == "15d" and dig(kps["production"], "alertmanager", "enabled") is not False)
 check("production: Grafana admin from a pre-created Secret", dig(kps["production"], "grafana", "admin", "existingSecret") == "catalog-grafana-admin")

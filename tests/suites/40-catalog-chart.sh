@@ -175,6 +175,30 @@ render default "$work/miswired.yaml" --set writeApi.config.database.host=mysql-r
 refute "the wiring check catches write-api pointed at the read Service" "FAIL write-api database.host" \
   python3 "$here/check_wiring.py" "$work/miswired.yaml" "$chart"
 
+step "kube-prometheus-stack's Prometheus selects our monitors and rules and its own (prometheus_selection.py)"
+check "selectors rendered from values.yaml" \
+  python3 "$here/prometheus_selection.py" "$work/rendered/default.yaml" "$repo/charts/catalog/values.yaml"
+tail -n 1 "$work/out" | sed 's/^/     /'
+cat > "$work/select-by-label.yaml" <<'YAML'
+kube-prometheus-stack:
+  prometheus:
+    prometheusSpec:
+      serviceMonitorSelector: {matchLabels: {prometheus: catalog}}
+      ruleSelector: {matchLabels: {prometheus: catalog}}
+YAML
+refute "the check catches selecting by prometheus=catalog alone (kubelet, kube-state-metrics unscraped)" \
+  "FAIL the stack's own: a ServiceMonitor" \
+  python3 "$here/prometheus_selection.py" "$work/rendered/default.yaml" "$repo/charts/catalog/values.yaml" "$work/select-by-label.yaml"
+cat > "$work/select-by-release.yaml" <<'YAML'
+kube-prometheus-stack:
+  prometheus:
+    prometheusSpec:
+      serviceMonitorSelectorNilUsesHelmValues: true
+YAML
+refute "the check catches the stack's default selector (release label only: ours unscraped)" \
+  "FAIL ours: ServiceMonitor" \
+  python3 "$here/prometheus_selection.py" "$work/rendered/default.yaml" "$repo/charts/catalog/values.yaml" "$work/select-by-release.yaml"
+
 step "alert rules: promtool check rules + test rules"
 python3 - "$work/rendered/default.yaml" "$work/rules.yaml" <<'PY'
 import sys, yaml
