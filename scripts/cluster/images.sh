@@ -76,16 +76,18 @@ candidate() {
   echo "$1=$version"
 }
 
-# deb_file name=version: path of the downloaded .deb (fetched once into $deb_dir).
+# deb_file name=version: path of the downloaded .deb (fetched once into $deb_dir). apt names
+# the file <name>_<version>_<arch>.deb with the version's ':' written as %3a.
 deb_file() {
   local name=${1%%=*} version=${1#*=}
+  local pattern="${name}_${version/:/%3a}_*.deb"
   local file
-  file=$(find "$deb_dir" -maxdepth 1 -name "${name}_${version#*:}_*.deb" -print -quit 2>/dev/null)
+  file=$(find "$deb_dir" -maxdepth 1 -name "$pattern" -print -quit 2>/dev/null)
   if [ -z "$file" ]; then
     mkdir -p "$deb_dir"
     (cd "$deb_dir" && apt-get download -q -o APT::Sandbox::User=root "$name=$version" >&2) ||
       die "cannot download $name=$version (run apt-get update?)"
-    file=$(find "$deb_dir" -maxdepth 1 -name "${name}_${version#*:}_*.deb" -print -quit)
+    file=$(find "$deb_dir" -maxdepth 1 -name "$pattern" -print -quit)
   fi
   [ -n "$file" ] || die "no .deb for $name=$version in $deb_dir"
   echo "$file"
@@ -94,8 +96,21 @@ deb_file() {
 # extract_debs <rootfs> name=version...: unpacks packages without running maintainer scripts.
 extract_debs() {
   local rootfs=$1; shift
-  local pkg
-  for pkg in "$@"; do dpkg-deb -x "$(deb_file "$pkg")" "$rootfs"; done
+  local pkg file version missing=()
+  for pkg in "$@"; do
+    version=${pkg#*=}
+    find "$deb_dir" -maxdepth 1 -name "${pkg%%=*}_${version/:/%3a}_*.deb" 2>/dev/null | grep -q . ||
+      missing+=("$pkg")
+  done
+  if [ ${#missing[@]} -gt 0 ]; then   # one apt-get call for all of them: much faster
+    mkdir -p "$deb_dir"
+    (cd "$deb_dir" && apt-get download -q -o APT::Sandbox::User=root "${missing[@]}" >&2) ||
+      die "cannot download ${missing[*]} (run apt-get update?)"
+  fi
+  for pkg in "$@"; do
+    file=$(deb_file "$pkg")
+    dpkg-deb -x "$file" "$rootfs"
+  done
 }
 
 # The CA bundle update-ca-certificates would write from the ca-certificates package (every
@@ -214,7 +229,9 @@ build_static() {
   local n=$#
   local rootfs=${*:n-1:1} ref=${*:n:1}
   local extra=("${@:1:n-2}")
-  extract_debs "$rootfs" "$(candidate ca-certificates)"
+  local ca
+  ca=$(candidate ca-certificates)
+  extract_debs "$rootfs" "$ca"
   write_ca_bundle "$rootfs"
   prune "$rootfs"
   drop_empty_dirs "$rootfs"
@@ -267,7 +284,9 @@ build_api() {
   local bin=$1 title=$2 description=$3; shift 3
   local n=$#
   local rootfs=${*:n-1:1} ref=${*:n:1}
-  extract_debs "$rootfs" "${@:1:n-2}" "$(candidate ca-certificates)"
+  local ca
+  ca=$(candidate ca-certificates)
+  extract_debs "$rootfs" "${@:1:n-2}" "$ca"
   write_ca_bundle "$rootfs"
   prune "$rootfs"
   # Like distroless: no shell, no package database, the dynamic loader path and libraries only.
@@ -317,12 +336,17 @@ $base"
 
 # --- MariaDB from Debian, laid out like docker.io/library/mariadb (uid/gid 999) ---
 
-# What the mysql chart's scripts (charts/mysql/files) and templates run: bash, coreutils (date,
-# mktemp, sha256sum, stat, seq...), sed, grep, gzip/gunzip, findutils (backup retention), tail,
-# the mariadb client and dump, mariadb-install-db (a /bin/sh script: dash), mariadbd.
-mariadb_packages=(dpkg base-files base-passwd bash dash coreutils sed grep gzip findutils tar
-  hostname libc-bin passwd adduser usr-is-merged procps
-  mariadb-server mariadb-client mariadb-backup)
+# What the mysql chart's scripts (charts/mysql/files) and templates run beyond the essential set
+# (bash, coreutils: date mktemp sha256sum stat seq..., sed, grep, gzip/gunzip, findutils, tail):
+# the mariadb client and dump, mariadb-install-db, mariadbd, mariadb-backup; procps for operators.
+# usr-is-merged: the merged /usr marker, so apt does not pick usrmerge (perl conversion script).
+mariadb_packages=(usr-is-merged procps mariadb-server mariadb-client mariadb-backup)
+
+# The Essential: yes packages of the configured suites (mmdebstrap --variant=essential's set).
+essential_packages() {
+  apt-cache dumpavail | awk 'BEGIN { RS = "" } /\nEssential: yes/ {
+    match($0, /^Package: [^\n]*/); print substr($0, 10, RLENGTH - 9) }' | sort -u
+}
 
 mariadb_version() { # the upstream version of the mariadb-server in the resolved set
   printf '%s\n' "$@" | sed -n 's/^mariadb-server=\([0-9]*:\)\{0,1\}\([0-9.]*\).*/\2/p'
@@ -333,16 +357,27 @@ build_mariadb() {
   local rootfs=${*:n-1:1} ref=${*:n:1}
   local pins=("${@:1:n-2}") sources="$out.sources"
   debian_sources "$sources"
-  local includes
-  includes=$(IFS=,; echo "${pins[*]}")
+  # The essential set as mmdebstrap installs it, then everything else with apt at the pinned
+  # versions, maintainer scripts included (mariadb-server creates its user and directories);
+  # merged /usr like every bookworm system.
+  local essential rest=() pin
+  essential=$(essential_packages)
+  for pin in "${pins[@]}"; do
+    grep -qxF "${pin%%=*}" <<< "$essential" || rest+=("$pin")
+  done
   rmdir "$rootfs"
-  # custom: exactly the pinned set, installed with maintainer scripts (mariadb-server creates its
-  # user and directories); merged /usr like every bookworm system.
-  mmdebstrap --quiet --variant=custom --include="$includes" \
+  mmdebstrap --quiet --variant=essential --include="$(IFS=,; echo "${rest[*]}")" \
     --hook-dir=/usr/share/mmdebstrap/hooks/merged-usr \
     --dpkgopt='path-exclude=/usr/share/doc/*' --dpkgopt='path-exclude=/usr/share/man/*' \
     --dpkgopt='path-exclude=/usr/share/locale/*' --dpkgopt='path-exclude=/usr/share/info/*' \
     bookworm "$rootfs" "$sources" >&2
+  # What got installed must be what the key names (mmdebstrap reads the mirror afresh).
+  local installed
+  installed=$(dpkg-query --admindir="$rootfs/var/lib/dpkg" -W -f '${Package}=${Version}\n' | sort)
+  for pin in "${pins[@]}"; do
+    grep -qxF "$pin" <<< "$installed" ||
+      die "mmdebstrap installed $(grep "^${pin%%=*}=" <<< "$installed" || echo "no ${pin%%=*}"), not $pin: run apt-get update"
+  done
   rm -f "$sources"
   prune "$rootfs"
   # Renumber the mysql account to 999:999 (the official image's ids, which the chart's
@@ -373,7 +408,10 @@ build_mariadb() {
 
 mariadb_image() {
   local pins version
-  mapfile -t pins < <(resolve "${mariadb_packages[@]}")
+  local essential
+  essential=$(essential_packages)
+  # shellcheck disable=SC2086 # one word per package
+  mapfile -t pins < <(resolve $essential "${mariadb_packages[@]}")
   [ ${#pins[@]} -gt 0 ] || die "could not resolve ${mariadb_packages[*]}"
   version=$(mariadb_version "${pins[@]}")
   [ -n "$version" ] || die "no mariadb-server version"
@@ -386,7 +424,9 @@ mariadb_image() {
 build_curl() {
   local n=$#
   local rootfs=${*:n-1:1} ref=${*:n:1}
-  extract_debs "$rootfs" "${@:1:n-2}" "$(candidate ca-certificates)"
+  local ca
+  ca=$(candidate ca-certificates)
+  extract_debs "$rootfs" "${@:1:n-2}" "$ca"
   write_ca_bundle "$rootfs"
   prune "$rootfs"
   # busybox supplies sh and the utilities roundtrip-test.sh runs (mktemp, rm, cat, basename, tr,
