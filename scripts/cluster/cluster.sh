@@ -353,7 +353,7 @@ remove_kube_chains() {
 # or host settings not restored.
 check_clean() {
   local left=()
-  pgrep -f "$CLUSTER_CACHE/" > /dev/null && left+=("processes: $(pgrep -af "$CLUSTER_CACHE/" | head -3 | tr '\n' ';')")
+  pgrep -f "^$CLUSTER_CACHE/" > /dev/null && left+=("processes: $(pgrep -af "^$CLUSTER_CACHE/" | head -3 | tr '\n' ';')")
   pgrep -f "containerd.*$CLUSTER_STATE" > /dev/null && left+=("containerd or shims")
   local link
   for link in "$NODE_BRIDGE" "$POD_BRIDGE" catalog-lb-host; do
