@@ -20,6 +20,8 @@
 #   IMAGE_TAG         tag of catalog/write-api and catalog/read-api (default: workspace version)
 #   GO_COMPONENT_DIR  static Go binaries traefik, metallb-controller, metallb-speaker
 #                     (default: <cache>/bin); versions from scripts/tools/cluster-components.txt
+#   MYSQLD_EXPORTER_SOURCE  source tree of mysqld_exporter v0.17.2, used only when the Go module
+#                     proxy does not serve that version (see exporter_binary)
 #
 # Debian packages come from the mirrors apt is configured with (/etc/apt/sources.list*), at the
 # versions the local apt lists name: run `apt-get update` first when a pinned version has left the
@@ -161,12 +163,15 @@ debian_sources() {
 # ---------------------------------------------------------------------------------------------
 # Root filesystems and images
 
-# write_accounts <rootfs> <passwd lines> <group lines>
+# write_accounts <rootfs> <passwd lines> <group lines>; also the nsswitch.conf distroless has
+# (without one glibc asks DNS before /etc/hosts).
 write_accounts() {
   mkdir -p "$1/etc"
   printf '%s\n' "$2" > "$1/etc/passwd"
   printf '%s\n' "$3" > "$1/etc/group"
-  chmod 0644 "$1/etc/passwd" "$1/etc/group"
+  printf '%s\n' 'passwd: files' 'group: files' 'shadow: files' 'hosts: files dns' \
+    'networks: files' 'protocols: files' 'services: files' > "$1/etc/nsswitch.conf"
+  chmod 0644 "$1/etc/passwd" "$1/etc/group" "$1/etc/nsswitch.conf"
 }
 
 # pack <rootfs> <ref> <tar> [umoci config options...]: one-layer image from <rootfs>, written as
@@ -459,18 +464,29 @@ curl_image() {
 
 # --- Go module builds ---
 
-module_dir() { # module_dir <module>@<version>: its directory in the module cache
-  (cd "$repo" && GOFLAGS=-mod=mod go mod download -json "$1") |
+module_dir() { # module_dir <module>@<version>: its directory in the module cache (empty: not served)
+  (cd "$repo"; GOFLAGS=-mod=mod go mod download -json "$1" 2> /dev/null || true) |
     sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p'
 }
 
+# mysqld_exporter, built inside its module (its own go.mod and go.sum decide the dependencies):
+# the module from the Go module proxy, or, where the proxy withholds that version (this one answers
+# 403 for every mysqld_exporter release but v0.16.0), a source tree of the same release given as
+# MYSQLD_EXPORTER_SOURCE (e.g. `git archive v0.17.2` of github.com/prometheus/mysqld_exporter),
+# checked by its go.mod module path and VERSION file. Cached by version.
 exporter_binary() {
   local out="$bin_dir/mysqld_exporter-$exporter_version"
   if [ ! -x "$out" ]; then
     log "go: building mysqld_exporter $exporter_version"
-    local dir
-    dir=$(module_dir "github.com/prometheus/mysqld_exporter@$exporter_version")
-    [ -n "$dir" ] || die "cannot download github.com/prometheus/mysqld_exporter@$exporter_version"
+    local module=github.com/prometheus/mysqld_exporter dir
+    dir=$(module_dir "$module@$exporter_version")
+    if [ -z "$dir" ]; then
+      dir=${MYSQLD_EXPORTER_SOURCE:-}
+      [ -n "$dir" ] || die "the Go module proxy does not serve $module@$exporter_version: set MYSQLD_EXPORTER_SOURCE to its source tree"
+      [ "$(sed -n 's/^module //p' "$dir/go.mod" 2>/dev/null)" = "$module" ] || die "$dir is not $module"
+      [ "$(cat "$dir/VERSION" 2>/dev/null)" = "${exporter_version#v}" ] || die "$dir is not $module $exporter_version (VERSION)"
+      log "go: the module proxy withholds $module@$exporter_version; building the source in $dir"
+    fi
     mkdir -p "$bin_dir"
     local v=github.com/prometheus/common/version
     (cd "$dir" && CGO_ENABLED=0 GOFLAGS=-mod=mod go build -trimpath -o "$out.tmp" \
