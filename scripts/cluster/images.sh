@@ -14,6 +14,7 @@
 #   images/<name>.tar, <name>.key   an image and the hash of its inputs (binary sha256, Debian
 #                                   package versions, this script); reused while the key matches
 #   debs/                           downloaded .deb files
+#   apt/                            apt's answers (versions, closures) per state of the apt lists
 #   bin/                            mysqld_exporter, pause (and the Go platform binaries, below)
 #
 # Environment:
@@ -58,10 +59,29 @@ api_tag=${IMAGE_TAG:-$(workspace_version)}
 # ---------------------------------------------------------------------------------------------
 # Debian packages
 
+# apt answers depend only on the question and on the package lists: remember them per lists state.
+lists_state=
+apt_memo() { # apt_memo <function> <args...>: the function's output, computed once per lists state
+  if [ -z "$lists_state" ]; then
+    lists_state=$({ stat -c '%n %Y %s' /var/lib/apt/lists/*Packages* /etc/apt/sources.list \
+      /etc/apt/sources.list.d/* 2> /dev/null || true; } | sha256sum | cut -c1-16)
+  fi
+  local file
+  file="$cache_root/apt/$(printf '%s\n' "$lists_state" "$@" | sha256sum | cut -c1-32)"
+  if [ ! -s "$file" ]; then
+    mkdir -p "$cache_root/apt"
+    "$@" > "$file.tmp"
+    [ -s "$file.tmp" ] || { rm -f "$file.tmp"; return 1; }
+    mv "$file.tmp" "$file"
+  fi
+  cat "$file"
+}
+
 # Package closure of the arguments with exact versions ("name=version", sorted), resolved by apt
 # against the local lists as if nothing were installed. Essential packages are not added
 # implicitly: name them.
-resolve() {
+resolve() { apt_memo resolve_now "$@"; }
+resolve_now() {
   local empty
   empty=$(mktemp)
   apt-get -s -q -o Dir::State::status="$empty" -o APT::Install-Recommends=false \
@@ -71,7 +91,8 @@ resolve() {
 }
 
 # The version apt would install of one package, without its dependencies.
-candidate() {
+candidate() { apt_memo candidate_now "$1"; }
+candidate_now() {
   local version
   version=$(apt-cache policy "$1" | sed -n 's/^ *Candidate: //p')
   if [ -z "$version" ] || [ "$version" = "(none)" ]; then die "apt knows no candidate for $1 (apt-get update?)"; fi
@@ -348,7 +369,8 @@ $base"
 mariadb_packages=(usr-is-merged procps mariadb-server mariadb-client mariadb-backup)
 
 # The Essential: yes packages of the configured suites (mmdebstrap --variant=essential's set).
-essential_packages() {
+essential_packages() { apt_memo essential_packages_now; }
+essential_packages_now() {
   apt-cache dumpavail | awk 'BEGIN { RS = "" } /\nEssential: yes/ {
     match($0, /^Package: [^\n]*/); print substr($0, 10, RLENGTH - 9) }' | sort -u
 }
@@ -571,6 +593,10 @@ build() {
   for tool in umoci skopeo mmdebstrap go gcc cargo apt-get dpkg-deb; do
     command -v "$tool" > /dev/null || die "$tool is missing (scripts/install-tools.sh)"
   done
+  # One build at a time per cache (cluster.sh may import while someone builds by hand).
+  mkdir -p "$cache_root"
+  exec 9> "$cache_root/images.lock"
+  flock 9
   only=("$@")
   if wanted write-api || wanted read-api; then api_images; fi
   if wanted mariadb; then mariadb_image; fi
