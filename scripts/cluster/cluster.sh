@@ -92,6 +92,8 @@ setup_network() {
   ip link show "$NODE_BRIDGE" > /dev/null 2>&1 || ip link add "$NODE_BRIDGE" type bridge
   ip addr replace "$NODE_IP/${NODE_CIDR#*/}" dev "$NODE_BRIDGE"
   ip link set "$NODE_BRIDGE" up
+  # Service addresses from the host go out through the node's bridge, never the default route.
+  ip route replace "$SERVICE_CIDR" dev "$NODE_BRIDGE" src "$NODE_IP"
   local dev
   iptables -N CATALOG-GUARD 2>/dev/null || iptables -F CATALOG-GUARD
   for dev in $(uplink); do

@@ -21,8 +21,6 @@
 #   IMAGE_TAG         tag of catalog/write-api and catalog/read-api (default: workspace version)
 #   GO_COMPONENT_DIR  static Go binaries traefik, metallb-controller, metallb-speaker
 #                     (default: <cache>/bin); versions from scripts/tools/cluster-components.txt
-#   MYSQLD_EXPORTER_SOURCE  source tree of mysqld_exporter v0.17.2, used only when the Go module
-#                     proxy does not serve that version (see exporter_binary)
 #
 # Debian packages come from the mirrors apt is configured with (/etc/apt/sources.list*), at the
 # versions the local apt lists name: run `apt-get update` first when a pinned version has left the
@@ -36,6 +34,7 @@ cache_root=${CATALOG_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/catalog}/cluster
 image_dir="$cache_root/images"
 deb_dir="$cache_root/debs"
 bin_dir="$cache_root/bin"
+cargo_target="$cache_root/cargo-target"
 component_dir=${GO_COMPONENT_DIR:-$bin_dir}
 components_list="$repo/scripts/tools/cluster-components.txt"
 
@@ -43,7 +42,7 @@ components_list="$repo/scripts/tools/cluster-components.txt"
 export SOURCE_DATE_EPOCH=0
 created=1970-01-01T00:00:00Z
 
-exporter_version=v0.17.2
+exporter_version=v0.16.0
 kubernetes_version=v1.34.4   # pause.c is taken from this k8s.io/kubernetes module
 pause_version=3.10
 
@@ -285,7 +284,8 @@ options $*"
 
 api_binaries() {
   log "cargo build --release --locked --bin write-api --bin read-api"
-  (cd "$repo" && cargo build --release --locked --bin write-api --bin read-api >&2)
+  # A target directory in the cache, so a fresh clone rebuilds only the workspace's own crates.
+  (cd "$repo" && cargo build --release --locked --target-dir "$cargo_target" --bin write-api --bin read-api >&2)
 }
 
 # Debian packages holding the shared libraries a binary links (ldd), plus libc6 and libgcc-s1.
@@ -323,7 +323,7 @@ build_api() {
   install -d -m 1777 "$rootfs/tmp"
   install -d -m 0700 "$rootfs/root"
   install -d -m 0700 -o 65532 -g 65532 "$rootfs/home/nonroot"
-  install -D -m 0555 -o 0 -g 0 "$repo/target/release/$bin" "$rootfs/usr/local/bin/$bin"
+  install -D -m 0555 -o 0 -g 0 "$cargo_target/release/$bin" "$rootfs/usr/local/bin/$bin"
   pack "$rootfs" "$ref" "$out" \
     --config.user=65532:65532 --config.entrypoint="/usr/local/bin/$bin" \
     --config.exposedports=8080/tcp --config.exposedports=9464/tcp \
@@ -342,7 +342,7 @@ build_api() {
 api_images() {
   api_binaries
   local linked packages inputs
-  linked=$(linked_packages "$repo/target/release/write-api" "$repo/target/release/read-api")
+  linked=$(linked_packages "$cargo_target/release/write-api" "$cargo_target/release/read-api")
   # shellcheck disable=SC2086 # one word per package
   mapfile -t packages < <(resolve $linked)
   [ ${#packages[@]} -gt 0 ] || die "could not resolve the runtime packages"
@@ -350,11 +350,11 @@ api_images() {
   base="$(printf '%s\n' "${packages[@]}")
 $(candidate ca-certificates)
 revision $(revision) source $(source_url)"
-  inputs="binary $(sha256sum < "$repo/target/release/write-api" | cut -d' ' -f1)
+  inputs="binary $(sha256sum < "$cargo_target/release/write-api" | cut -d' ' -f1)
 $base"
   cached write-api "docker.io/catalog/write-api:$api_tag" "$inputs" build_api write-api \
     "catalog write-api" "Product catalog write API (MariaDB primary)" "${packages[@]}"
-  inputs="binary $(sha256sum < "$repo/target/release/read-api" | cut -d' ' -f1)
+  inputs="binary $(sha256sum < "$cargo_target/release/read-api" | cut -d' ' -f1)
 $base"
   cached read-api "docker.io/catalog/read-api:$api_tag" "$inputs" build_api read-api \
     "catalog read-api" "Product catalog read API (MariaDB replicas)" "${packages[@]}"
@@ -491,24 +491,16 @@ module_dir() { # module_dir <module>@<version>: its directory in the module cach
     sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p'
 }
 
-# mysqld_exporter, built inside its module (its own go.mod and go.sum decide the dependencies):
-# the module from the Go module proxy, or, where the proxy withholds that version (this one answers
-# 403 for every mysqld_exporter release but v0.16.0), a source tree of the same release given as
-# MYSQLD_EXPORTER_SOURCE (e.g. `git archive v0.17.2` of github.com/prometheus/mysqld_exporter),
-# checked by its go.mod module path and VERSION file. Cached by version.
+# mysqld_exporter, built inside its module (its own go.mod and go.sum decide the dependencies).
+# The Go module proxy serves v0.16.0 and withholds the chart's v0.17.2 (403), so the cluster runs
+# v0.16.0 under our own name (values/ci.yaml); cached by version.
 exporter_binary() {
   local out="$bin_dir/mysqld_exporter-$exporter_version"
   if [ ! -x "$out" ]; then
     log "go: building mysqld_exporter $exporter_version"
     local module=github.com/prometheus/mysqld_exporter dir
     dir=$(module_dir "$module@$exporter_version")
-    if [ -z "$dir" ]; then
-      dir=${MYSQLD_EXPORTER_SOURCE:-}
-      [ -n "$dir" ] || die "the Go module proxy does not serve $module@$exporter_version: set MYSQLD_EXPORTER_SOURCE to its source tree"
-      [ "$(sed -n 's/^module //p' "$dir/go.mod" 2>/dev/null)" = "$module" ] || die "$dir is not $module"
-      [ "$(cat "$dir/VERSION" 2>/dev/null)" = "${exporter_version#v}" ] || die "$dir is not $module $exporter_version (VERSION)"
-      log "go: the module proxy withholds $module@$exporter_version; building the source in $dir"
-    fi
+    [ -n "$dir" ] || die "cannot download $module@$exporter_version from the Go module proxy"
     mkdir -p "$bin_dir"
     local v=github.com/prometheus/common/version
     (cd "$dir" && CGO_ENABLED=0 GOFLAGS=-mod=mod go build -trimpath -o "$out.tmp" \
@@ -577,7 +569,7 @@ refs() {
   local pins
   pins=$(resolve mariadb-server)
   echo "docker.io/catalog/mariadb:$(mariadb_version "$pins")-debian"
-  echo "docker.io/prom/mysqld-exporter:$exporter_version"
+  echo "docker.io/catalog/mysqld-exporter:$exporter_version"
   echo "docker.io/catalog/curl:$(candidate curl | sed -n 's/^curl=\([0-9]*:\)\{0,1\}\([0-9.]*\).*/\2/p')-debian"
   echo "registry.k8s.io/pause:$pause_version"
   local name image path user entrypoint version
@@ -603,7 +595,7 @@ build() {
   if wanted mysqld-exporter; then
     local exporter
     exporter=$(exporter_binary)
-    static_image mysqld-exporter "docker.io/prom/mysqld-exporter:$exporter_version" "$exporter" \
+    static_image mysqld-exporter "docker.io/catalog/mysqld-exporter:$exporter_version" "$exporter" \
       /bin/mysqld_exporter 65534:65534 /bin/mysqld_exporter --config.exposedports=9104/tcp
   fi
   if wanted curl; then curl_image; fi
