@@ -24,7 +24,9 @@ request() {
 
 header() { tr -d '\r' < "$work/$1.headers" | sed -n "s/^$2: *//Ip" | tail -n 1; }
 
-sku="helm-test-$(date +%s)-$$"
+# Not the shell's PID variable (a doubled dollar): Kubernetes reads a doubled dollar in a
+# container's args as an escaped single one, so the unique part comes from /dev/urandom.
+sku="helm-test-$(date +%s)-$(od -An -N4 -tu4 /dev/urandom | tr -d ' \n')"
 item=$(printf '{"sku":"%s","name":"helm test item","description":null,"price_cents":1234,"currency":"EUR","stock":3}' "$sku")
 
 status=$(request create POST "$WRITE_URL/v1/items" -H 'Content-Type: application/json' --data "$item")
