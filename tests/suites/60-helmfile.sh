@@ -30,7 +30,7 @@ import sys, yaml
 text = open(sys.argv[1]).read()
 assert "{{" not in text, "helmfile.yaml must not use templates (helmfile v1 renders only *.gotmpl)"
 environments, releases = yaml.safe_load_all(text)
-assert set(environments["environments"]) == {"local", "staging", "production"}, environments
+assert set(environments["environments"]) == {"local", "staging", "production", "ci"}, environments
 defaults = releases["helmDefaults"]
 for key in ("wait", "waitForJobs", "createNamespace", "atomic"):
     assert defaults.get(key) is True, f"helmDefaults.{key} must be true"
@@ -50,9 +50,10 @@ bash tests/catalog-chart/offline-chart.sh "$copy/charts"
 out="$work/out"
 mkdir -p "$out/values" "$out/local-from-tofu/values"
 offline=(--file "$copy/helmfile.yaml")
-for env in local staging production; do
-  step "helmfile -e $env list / lint / template / write-values"
+for env in local staging production ci; do
+  step "helmfile -e $env list / build / lint / template / write-values"
   helmfile "${offline[@]}" -e "$env" list --output json >"$out/$env-list.json"
+  helmfile "${offline[@]}" -e "$env" build >"$out/$env-build.yaml"
   helmfile "${offline[@]}" -e "$env" --selector chart-source=repository lint --skip-deps
   helmfile "${offline[@]}" -e "$env" --selector chart-source=repository template --skip-deps >"$out/$env.yaml"
   helmfile "${offline[@]}" -e "$env" write-values --skip-deps \
@@ -63,9 +64,13 @@ step "helmfile -e local template --state-values-set imageTag=0.1.0-abc1234"
 helmfile "${offline[@]}" -e local --selector chart-source=repository template --skip-deps \
   --state-values-set imageTag=0.1.0-abc1234 >"$out/local-image-tag.yaml"
 
+step "helmfile -e ci template --state-values-set mariadbImageTag=...,curlImageTag=..."
+helmfile "${offline[@]}" -e ci --selector chart-source=repository template --skip-deps \
+  --state-values-set mariadbImageTag=10.11.99-test,curlImageTag=7.88.99-test >"$out/ci-tags.yaml"
+
 schemas="$root/.cache/kubernetes-json-schema"
 [ -d "$schemas/v1.31.0-strict" ] || { echo "kubeconform schemas missing in $schemas: run scripts/install-tools.sh" >&2; exit 1; }
-for env in local staging production; do
+for env in local staging production ci; do
   step "kubeconform -strict: $env as rendered by helmfile (Kubernetes 1.31.0, monitoring CRDs)"
   kubeconform -strict -summary -kubernetes-version 1.31.0 \
     -schema-location "$schemas/{{ .NormalizedKubernetesVersion }}-strict/{{ .ResourceKind }}{{ .KindSuffix }}.json" \
