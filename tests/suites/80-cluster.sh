@@ -106,8 +106,13 @@ not_ready=$(kubectl -n catalog get pods -o json | jq -r '.items[]
 check_eq "every pod of the release Ready" "" echo "$not_ready"
 check_eq "no pod was refused by Pod Security admission" "" \
   sh -c "kubectl -n catalog get events -o json | jq -r '.items[] | select(.message | test(\"violates PodSecurity\")) | .message'"
-check_eq "primary and replica replicate (replica: IO and SQL threads running)" "Yes Yes" \
-  sh -c "kubectl -n catalog exec catalog-mysql-1 -c mysql -- bash -c '. /scripts/lib.sh && sql_root \"SHOW SLAVE STATUS\\G\"' \
+# root_sql POD STATEMENT: as root over the server's socket, with the chart's own client helper.
+root_sql() {
+  kubectl -n catalog exec "$1" -c mariadb -- bash -c \
+    ". /opt/mysql/scripts/lib.sh && sql_as root --socket=/run/mysqld/mysqld.sock -N -B -e \"\$0\"" "$2"
+}
+check_eq "the replica replicates (IO and SQL threads running)" "Yes Yes" \
+  sh -c "kubectl -n catalog exec mysql-1 -c mariadb -- bash -c '. /opt/mysql/scripts/lib.sh && sql_as root --socket=/run/mysqld/mysqld.sock -e \"SHOW SLAVE STATUS\\G\"' \
          | awk '/Slave_IO_Running:/ { io = \$2 } /Slave_SQL_Running:/ { sql = \$2 } END { print io, sql }'"
 # The hook Job is deleted once it succeeds (hook-delete-policy); its events stay.
 check_eq "the migration hook Job ran to completion" Completed \
@@ -173,15 +178,12 @@ token=$(header x-consistency-token)
 check_eq "GET after DELETE with its token -> 404" 404 api GET "/api/read/v1/items/$id" -H "X-Consistency-Token: $token"
 
 step "reads hit a replica, writes the primary (server counters)"
-root_sql() { # root_sql POD STATEMENT
-  kubectl -n catalog exec "$1" -c mysql -- bash -c ". /scripts/lib.sh && sql_root \"$2\"" | tail -n +1
-}
-counter() { root_sql "$1" "SHOW GLOBAL STATUS LIKE '$2'" | awk '{ print $2 }'; }
+counter() { root_sql "$1" "SHOW GLOBAL STATUS LIKE '$2'" | cut -f2; }
 seed=$(api POST /api/write/v1/items "${json[@]}" \
   -d "{\"sku\":\"$sku-seed\",\"name\":\"Seed\",\"price_cents\":1,\"currency\":\"EUR\",\"stock\":1}" > /dev/null; jq -r .id "$work/b")
 sleep 1
-select0=$(counter catalog-mysql-0 Com_select); select1=$(counter catalog-mysql-1 Com_select)
-insert0=$(counter catalog-mysql-0 Com_insert)
+select0=$(counter mysql-0 Com_select); select1=$(counter mysql-1 Com_select)
+insert0=$(counter mysql-0 Com_insert)
 reads=60 writes=20 read_failures=0 write_failures=0
 for _ in $(seq "$reads"); do [ "$(api GET "/api/read/v1/items/$seed")" = 200 ] || read_failures=$((read_failures + 1)); done
 for i in $(seq "$writes"); do
@@ -189,16 +191,16 @@ for i in $(seq "$writes"); do
     -d "{\"sku\":\"$sku-w$i\",\"name\":\"Write $i\",\"price_cents\":1,\"currency\":\"EUR\",\"stock\":1}")" = 201 ] \
     || write_failures=$((write_failures + 1))
 done
-d_select0=$(( $(counter catalog-mysql-0 Com_select) - select0 )); d_select1=$(( $(counter catalog-mysql-1 Com_select) - select1 ))
-d_insert0=$(( $(counter catalog-mysql-0 Com_insert) - insert0 ))
+d_select0=$(( $(counter mysql-0 Com_select) - select0 )); d_select1=$(( $(counter mysql-1 Com_select) - select1 ))
+d_insert0=$(( $(counter mysql-0 Com_insert) - insert0 ))
 echo "     $reads GETs ($read_failures failed), $writes POSTs ($write_failures failed): mysql-0 Com_select +$d_select0 Com_insert +$d_insert0; mysql-1 Com_select +$d_select1"
 check_eq "every request answered" "0 0" echo "$read_failures $write_failures"
 check "the replica served reads" test "$d_select1" -gt 0
 check "the primary ran one INSERT per POST" test "$d_insert0" -ge "$writes"
 connections() { root_sql "$1" "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE USER = '$2'"; }
-check "write-api's catalog_writer is connected to the primary" test "$(connections catalog-mysql-0 catalog_writer)" -gt 0
-check_eq "  and not to the replica" 0 connections catalog-mysql-1 catalog_writer
-check "read-api's catalog_reader is connected to the replica" test "$(connections catalog-mysql-1 catalog_reader)" -gt 0
+check "write-api's catalog_writer is connected to the primary" test "$(connections mysql-0 catalog_writer)" -gt 0
+check_eq "  and not to the replica" 0 connections mysql-1 catalog_writer
+check "read-api's catalog_reader is connected to the replica" test "$(connections mysql-1 catalog_reader)" -gt 0
 
 echo
 echo "cluster: $passed passed, $failed failed in $((SECONDS - suite_start))s"
