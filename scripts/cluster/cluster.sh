@@ -86,35 +86,40 @@ restore_sysctls() {
   rm -f "$saved_sysctls"
 }
 
-# The node's network: two bridges of our own, and a guard chain that drops every packet of the
-# cluster's /16 on the uplink (a pod can reach the node, never the outside).
+# The node's network: a bridge of our own (the CNI plugin adds the pods' one), and a guard chain
+# that drops every packet of the cluster's /16 on the uplink (a pod can reach the node, never the
+# outside).
 setup_network() {
   ip link show "$NODE_BRIDGE" > /dev/null 2>&1 || ip link add "$NODE_BRIDGE" type bridge
   ip addr replace "$NODE_IP/${NODE_CIDR#*/}" dev "$NODE_BRIDGE"
   ip link set "$NODE_BRIDGE" up
   # Service addresses from the host go out through the node's bridge, never the default route.
   ip route replace "$SERVICE_CIDR" dev "$NODE_BRIDGE" src "$NODE_IP"
-  local dev
-  iptables -N CATALOG-GUARD 2>/dev/null || iptables -F CATALOG-GUARD
+  # The guard sits first in the mangle table's PREROUTING and POSTROUTING: the first rule a packet
+  # from the uplink meets, and the last one before a packet leaves on it (after every filter rule
+  # that kube-proxy or kubelet adds, and before any NAT hides a pod's address).
+  local dev chain
+  for chain in CATALOG-GUARD-IN CATALOG-GUARD-OUT; do
+    iptables -t mangle -N "$chain" 2>/dev/null || iptables -t mangle -F "$chain"
+  done
   for dev in $(uplink); do
-    iptables -A CATALOG-GUARD -o "$dev" -s "$CLUSTER_SUPERNET" -j DROP
-    iptables -A CATALOG-GUARD -o "$dev" -d "$CLUSTER_SUPERNET" -j DROP
-    iptables -A CATALOG-GUARD -i "$dev" -d "$CLUSTER_SUPERNET" -j DROP
+    iptables -t mangle -A CATALOG-GUARD-IN -i "$dev" -d "$CLUSTER_SUPERNET" -j DROP
+    iptables -t mangle -A CATALOG-GUARD-OUT -o "$dev" -s "$CLUSTER_SUPERNET" -j DROP
+    iptables -t mangle -A CATALOG-GUARD-OUT -o "$dev" -d "$CLUSTER_SUPERNET" -j DROP
   done
-  local chain
-  for chain in OUTPUT FORWARD INPUT; do
-    iptables -C "$chain" -j CATALOG-GUARD 2>/dev/null || iptables -I "$chain" 1 -j CATALOG-GUARD
-  done
+  iptables -t mangle -C PREROUTING -j CATALOG-GUARD-IN 2>/dev/null || iptables -t mangle -I PREROUTING 1 -j CATALOG-GUARD-IN
+  iptables -t mangle -C POSTROUTING -j CATALOG-GUARD-OUT 2>/dev/null || iptables -t mangle -I POSTROUTING 1 -j CATALOG-GUARD-OUT
   sysctl -q -w net.ipv4.ip_forward=1
   sysctl -q -w net.bridge.bridge-nf-call-iptables=1
 }
 
 teardown_network() {
+  while iptables -t mangle -D PREROUTING -j CATALOG-GUARD-IN 2>/dev/null; do :; done
+  while iptables -t mangle -D POSTROUTING -j CATALOG-GUARD-OUT 2>/dev/null; do :; done
   local chain
-  for chain in OUTPUT FORWARD INPUT; do
-    while iptables -D "$chain" -j CATALOG-GUARD 2>/dev/null; do :; done
+  for chain in CATALOG-GUARD-IN CATALOG-GUARD-OUT; do
+    if iptables -t mangle -F "$chain" 2>/dev/null; then iptables -t mangle -X "$chain"; fi
   done
-  iptables -F CATALOG-GUARD 2>/dev/null && iptables -X CATALOG-GUARD
   local link
   for link in "$POD_BRIDGE" "$NODE_BRIDGE" catalog-lb-host; do
     ip link del "$link" 2>/dev/null || true
