@@ -131,6 +131,19 @@ check_eq "the migration hook Job ran to completion" Completed \
          | jq -r '[.items[] | select(.involvedObject.name | test(\"migrat\")) | .reason] | last'"
 check_eq "release deployed" deployed \
   sh -c "helm status catalog --namespace catalog --kubeconfig '$KUBECONFIG' -o json | jq -r .info.status"
+hpa_cpu() { # both HPAs report a CPU utilisation from metrics-server
+  local name
+  for name in catalog-write-api catalog-read-api; do
+    [ -n "$(kubectl -n catalog get hpa "$name" -o jsonpath='{.status.currentMetrics[0].resource.current.averageUtilization}')" ] || return 1
+  done
+}
+hpa_reads_cpu=false
+for _ in $(seq 90); do
+  if hpa_cpu 2> /dev/null; then hpa_reads_cpu=true; break; fi
+  sleep 2
+done
+check "both HPAs read the pods' CPU from metrics-server" "$hpa_reads_cpu"
+kubectl -n catalog get hpa | sed 's/^/     /'
 check "helm test passes (create, read with the token, delete through the Services)" \
   helm test catalog --namespace catalog --kubeconfig "$KUBECONFIG" --logs
 sed -n '1,12p' "$work/out" | sed 's/^/     /'
