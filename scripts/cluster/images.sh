@@ -305,16 +305,20 @@ linked_packages() {
 revision() { git -C "$repo" rev-parse HEAD 2>/dev/null || echo unknown; }
 source_url() { git -C "$repo" remote get-url origin 2>/dev/null || echo unknown; }
 
+# debian_rootfs <rootfs> <packages...>: those packages and the CA bundle, without docs or caches.
+debian_rootfs() {
+  local rootfs=$1; shift
+  extract_debs "$rootfs" "$@" "$(candidate ca-certificates)"
+  write_ca_bundle "$rootfs"
+  prune "$rootfs"
+}
+
 # build_api <bin> <title> <description> <packages...> <rootfs> <ref>
 build_api() {
   local bin=$1 title=$2 description=$3; shift 3
   local n=$#
   local rootfs=${*:n-1:1} ref=${*:n:1}
-  local ca
-  ca=$(candidate ca-certificates)
-  extract_debs "$rootfs" "${@:1:n-2}" "$ca"
-  write_ca_bundle "$rootfs"
-  prune "$rootfs"
+  debian_rootfs "$rootfs" "${@:1:n-2}"
   # Like distroless: no shell, no package database, the dynamic loader path and libraries only.
   rm -rf "${rootfs:?}"/usr/lib/x86_64-linux-gnu/gconv "${rootfs:?}"/usr/bin "${rootfs:?}"/usr/sbin \
     "${rootfs:?}"/sbin "${rootfs:?}"/usr/libexec "${rootfs:?}"/etc/ld.so.conf.d
@@ -451,11 +455,7 @@ mariadb_image() {
 build_curl() {
   local n=$#
   local rootfs=${*:n-1:1} ref=${*:n:1}
-  local ca
-  ca=$(candidate ca-certificates)
-  extract_debs "$rootfs" "${@:1:n-2}" "$ca"
-  write_ca_bundle "$rootfs"
-  prune "$rootfs"
+  debian_rootfs "$rootfs" "${@:1:n-2}"
   # busybox supplies sh and the utilities roundtrip-test.sh runs (mktemp, rm, cat, basename, tr,
   # sed, tail, date, grep); curl is Debian's.
   local applet

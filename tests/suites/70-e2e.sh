@@ -23,28 +23,15 @@ cleanup() {
 }
 trap cleanup EXIT
 
-passed=0
-failed=0
-step() { printf '\n--- %s\n' "$*"; }
-ok() { passed=$((passed + 1)); printf 'ok   %s\n' "$*"; }
-not_ok() { failed=$((failed + 1)); printf 'FAIL %s\n' "$*"; }
-# check "description" command...: passes when the command succeeds (its output in $work/out).
-check() {
-  local what=$1; shift
-  if "$@" > "$work/out" 2>&1; then ok "$what"; else not_ok "$what"; tail -n 40 "$work/out" | sed 's/^/     /'; fi
-}
-check_eq() {
-  local what=$1 want=$2 got; shift 2
-  got=$("$@" 2>&1) || true
-  if [ "$got" = "$want" ]; then ok "$what"; else not_ok "$what: want '$want', got '$got'"; fi
-}
+# shellcheck source=tests/lib/checks.sh
+. "$repo/tests/lib/checks.sh"
 
 for tool in mariadbd prometheus promtool prometheus-mysqld-exporter nginx k6 helm cargo curl jq python3 shellcheck; do
   command -v "$tool" > /dev/null || { echo "missing tool: $tool (run scripts/install-tools.sh)" >&2; exit 1; }
 done
 
 step "shellcheck"
-check "stack, dry run, bench and this suite" shellcheck "$repo"/scripts/local-stack/*.sh "$repo/tests/suites/70-e2e.sh"
+check "stack, dry run, bench and this suite" shellcheck -x "$repo"/scripts/local-stack/*.sh "$repo/tests/suites/70-e2e.sh"
 
 step "the stack comes up (free ports, $STACK_DIR)"
 if ! "$stack" up > "$work/up.log" 2>&1; then

@@ -15,11 +15,8 @@ images="$repo/scripts/cluster/images.sh"
 work=$(mktemp -d "${TMPDIR:-/tmp}/catalog-images.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 
-failed=0
-check() {
-  local what=$1; shift
-  if "$@" > "$work/out" 2>&1; then echo "ok   $what"; else failed=$((failed + 1)); echo "FAIL $what"; tail -n 40 "$work/out" | sed 's/^/     /'; fi
-}
+# shellcheck source=tests/lib/checks.sh
+. "$repo/tests/lib/checks.sh"
 
 check "images.sh is shellcheck-clean" shellcheck "$images" "$repo/tests/cluster/mariadb-image-smoke.sh"
 check "images.sh build" "$images" build

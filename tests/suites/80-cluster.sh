@@ -21,22 +21,10 @@ export PATH="$repo/bin:$repo/.venv/bin:$PATH"
 cluster="$repo/scripts/cluster/cluster.sh"
 work=$(mktemp -d "${TMPDIR:-/tmp}/catalog-cluster.XXXXXX")
 export KUBECONFIG="$KUBECONFIG_ADMIN"
-suite_start=$SECONDS
 
-passed=0
-failed=0
-step() { printf '\n--- [%4ss] %s\n' $((SECONDS - suite_start)) "$*"; }
-ok() { passed=$((passed + 1)); printf 'ok   %s\n' "$*"; }
-not_ok() { failed=$((failed + 1)); printf 'FAIL %s\n' "$*"; }
-check() {
-  local what=$1; shift
-  if "$@" > "$work/out" 2>&1; then ok "$what"; else not_ok "$what"; tail -n 40 "$work/out" | sed 's/^/     /'; fi
-}
-check_eq() {
-  local what=$1 want=$2 got; shift 2
-  got=$("$@" 2>&1) || true
-  if [ "$got" = "$want" ]; then ok "$what"; else not_ok "$what: want '$want', got '$got'"; fi
-}
+
+# shellcheck source=tests/lib/checks.sh
+. "$repo/tests/lib/checks.sh"
 
 host_settings() { "$cluster" host-settings; }
 host_settings > "$work/host-settings.before"
@@ -247,5 +235,5 @@ check "write-api's catalog_writer is connected to the primary" test "$(connectio
 check_eq "  and not to the replica" 0 connections mysql-1 catalog_writer
 
 echo
-echo "cluster: $passed passed, $failed failed in $((SECONDS - suite_start))s"
+echo "cluster: $passed passed, $failed failed in $((SECONDS - checks_start))s"
 [ $failed -eq 0 ]
