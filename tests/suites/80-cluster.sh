@@ -234,6 +234,80 @@ check "the primary ran one INSERT per POST" test "$d_insert0" -ge "$writes"
 check "write-api's catalog_writer is connected to the primary" test "$(connections mysql-0 catalog_writer)" -gt 0
 check_eq "  and not to the replica" 0 connections mysql-1 catalog_writer
 
+# Traffic through the Ingress while a step runs: one GET and one POST every 0.2 s from the
+# client namespace, each answer's status recorded. traffic_stop sets requests and failures.
+traffic_start() {
+  rm -f "$work/traffic.stop" "$work/traffic.status"
+  (
+    n=0
+    until [ -f "$work/traffic.stop" ]; do
+      n=$((n + 1))
+      ip netns exec catalog-lb-client curl -sS -o /dev/null -w '%{http_code} GET\n' --max-time 5 \
+        --resolve "catalog.local:80:$ingress_ip" "http://catalog.local/api/read/v1/items/$seed" >> "$work/traffic.status" 2>&1
+      ip netns exec catalog-lb-client curl -sS -o /dev/null -w '%{http_code} POST\n' --max-time 5 \
+        --resolve "catalog.local:80:$ingress_ip" -H 'Content-Type: application/json' \
+        -d "{\"sku\":\"$sku-t$n-$RANDOM\",\"name\":\"Traffic\",\"price_cents\":1,\"currency\":\"EUR\",\"stock\":1}" \
+        "http://catalog.local/api/write/v1/items" >> "$work/traffic.status" 2>&1
+      sleep 0.2
+    done
+  ) &
+  traffic_pid=$!
+}
+traffic_stop() {
+  touch "$work/traffic.stop"
+  wait "$traffic_pid"
+  requests=$(wc -l < "$work/traffic.status")
+  failures=$(grep -cvE '^(200 GET|201 POST)$' "$work/traffic.status" || true)
+  # What the failed ones answered, if any.
+  grep -vE '^(200 GET|201 POST)$' "$work/traffic.status" | sort | uniq -c | sed 's/^/       /' || true
+}
+revision() { helm status catalog --namespace catalog --kubeconfig "$KUBECONFIG" -o json | jq -r .version; }
+show_history() { helm history catalog --namespace catalog --kubeconfig "$KUBECONFIG" | sed 's/^/     /'; }
+
+step "a bad release rolls itself back (docs/rollback.md, 'It fails to become ready')"
+# read-api refuses this setting at start (min_connections above max_connections), so its new pods
+# never become ready; helmfile's atomic sync must fail and Helm must return to the last revision.
+good=$(revision)
+traffic_start
+bad_start=$SECONDS
+if "$repo/scripts/cluster/deploy.sh" --timeout 90 --set readApi.config.database.min_connections=20 > "$work/bad.log" 2>&1; then
+  not_ok "the bad release's sync failed"
+else
+  ok "the bad release's sync failed after $((SECONDS - bad_start))s"
+fi
+traffic_stop
+echo "     traffic during the bad release: $requests requests, $failures failed"
+check_eq "no request failed while it was tried and rolled back" 0 echo "$failures"
+check "Helm rolled back by itself" sh -c "helm history catalog --namespace catalog --kubeconfig '$KUBECONFIG' -o json \
+  | jq -e --argjson good $good 'last | .description == \"Rollback to \\(\$good)\" and .status == \"deployed\"'"
+show_history
+check "read-api runs the good revision's pods only" kubectl -n catalog rollout status deployment/catalog-read-api --timeout=60s
+
+step "helm rollback of a release that deploys but is wrong (docs/rollback.md, sections 2 and 3)"
+# The runbook's commands, on the deployed copy of the chart (the repository's with its dependencies).
+before=$(revision)
+traffic_start
+check "upgrade to a read-api image that does not exist, without waiting" \
+  helm -n catalog upgrade catalog "$CLUSTER_STATE/deploy/charts/catalog" --reuse-values \
+  --set readApi.image.tag=0.0.0-broken --kubeconfig "$KUBECONFIG"
+sleep 10
+check_eq "the broken revision is deployed" deployed \
+  sh -c "helm status catalog --namespace catalog --kubeconfig '$KUBECONFIG' -o json | jq -r .info.status"
+check "its read-api pod cannot start" sh -c "kubectl -n catalog get pods -o json | jq -e '[.items[]
+  | select(.spec.containers[0].image | endswith(\":0.0.0-broken\"))
+  | .status.containerStatuses[0].state.waiting.reason] | any(. == \"ErrImageNeverPull\" or . == \"ImagePullBackOff\" or . == \"ErrImagePull\")'"
+rollback_start=$SECONDS
+check "helm -n catalog rollback catalog $before --wait" \
+  helm -n catalog rollback catalog "$before" --wait --kubeconfig "$KUBECONFIG"
+check "read-api rolled out again" kubectl -n catalog rollout status deployment/catalog-read-api --timeout=120s
+echo "     rollback done in $((SECONDS - rollback_start))s"
+traffic_stop
+echo "     traffic from the broken upgrade to the rollback: $requests requests, $failures failed"
+check_eq "no request failed (maxUnavailable 0 kept the old pods serving)" 0 echo "$failures"
+check "the history shows the broken revision superseded by the rollback" sh -c "helm history catalog --namespace catalog --kubeconfig '$KUBECONFIG' -o json \
+  | jq -e --argjson before $before '.[-1].description == \"Rollback to \\(\$before)\" and .[-2].status == \"superseded\"'"
+show_history
+
 echo
 echo "cluster: $passed passed, $failed failed in $((SECONDS - checks_start))s"
 [ $failed -eq 0 ]
