@@ -125,6 +125,7 @@ teardown_network() {
     ip link del "$link" 2>/dev/null || true
   done
   ip netns del catalog-lb-client 2>/dev/null || true
+  rm -rf /etc/netns/catalog-lb-client
 }
 
 # Copies a template with every @NAME@ replaced by the cluster setting of that name.
@@ -367,6 +368,7 @@ check_clean() {
     ip link show "$link" > /dev/null 2>&1 && left+=("link $link")
   done
   ip netns list 2>/dev/null | grep -q catalog- && left+=("network namespace catalog-*")
+  [ -e /etc/netns/catalog-lb-client ] && left+=("/etc/netns/catalog-lb-client")
   local table
   for table in filter nat mangle; do
     iptables -t "$table" -S 2>/dev/null | grep -qE 'CATALOG-|KUBE-' && left+=("iptables $table rules")

@@ -308,6 +308,49 @@ check "the history shows the broken revision superseded by the rollback" sh -c "
   | jq -e --argjson before $before '.[-1].description == \"Rollback to \\(\$before)\" and .[-2].status == \"superseded\"'"
 show_history
 
+step "k6 through the Ingress makes the HPA scale out, and in after the load (docs/load-test-hpa.md)"
+# The runbook's name resolution, for the client namespace only (ip netns exec mounts this file
+# over /etc/hosts; teardown removes it).
+mkdir -p /etc/netns/catalog-lb-client
+echo "$ingress_ip catalog.local" > /etc/netns/catalog-lb-client/hosts
+# The test's values only: a 15 s scale-down window instead of 120 s, so scale-in shows quickly.
+check "a 15 s scale-down window for this test (helmfile sync)" "$repo/scripts/cluster/deploy.sh" \
+  --set readApi.autoscaling.behavior.scaleDown.stabilizationWindowSeconds=15 \
+  --set writeApi.autoscaling.behavior.scaleDown.stabilizationWindowSeconds=15
+replicas() { kubectl -n catalog get deployment "catalog-$1" -o jsonpath='{.status.replicas}'; }
+utilisation() { kubectl -n catalog get hpa "catalog-$1" -o jsonpath='{.status.currentMetrics[0].resource.current.averageUtilization}'; }
+hpa_start=$SECONDS
+(
+  until [ -f "$work/hpa.stop" ]; do
+    echo "$((SECONDS - hpa_start)) $(replicas read-api) $(utilisation read-api) $(replicas write-api) $(utilisation write-api)"
+    sleep 5
+  done
+) > "$work/hpa.samples" 2>/dev/null &
+sampler=$!
+k6_status=0
+ip netns exec catalog-lb-client k6 run --quiet -e BASE_URL=http://catalog.local -e SUMMARY_DIR="$work" \
+  -e PEAK_RATE=250 -e RAMP=20s -e HOLD=70s -e RAMP_DOWN=10s "$repo/loadtest/scenarios/hpa.js" \
+  > "$work/k6.log" 2>&1 || k6_status=$?
+load_end=$((SECONDS - hpa_start))
+sed -n '/^hpa:/,$p' "$work/k6.log" | sed 's/^/     /'
+k6_requests=$(jq '.metrics.http_reqs.values.count' "$work/hpa-summary.json")
+k6_failed=$(jq '.metrics.http_req_failed.values.passes' "$work/hpa-summary.json")
+echo "     k6 (exit $k6_status; its latency SLOs are not the point here): $k6_requests requests, $k6_failed failed"
+check_eq "no request failed under the load" 0 echo "$k6_failed"
+scaled_in=false
+for _ in $(seq 60); do
+  if [ "$(replicas read-api)" = 1 ] && [ "$(replicas write-api)" = 1 ]; then scaled_in=true; break; fi
+  sleep 5
+done
+touch "$work/hpa.stop"; wait "$sampler"
+echo "     seconds  read-api pods (CPU % of request)  write-api pods (CPU %)   [load ran 0-${load_end}s]"
+awk '{ printf "     %6ss  %2s (%s%%)  %2s (%s%%)\n", $1, $2, $3, $4, $5 }' "$work/hpa.samples"
+out_at=$(awk '$2 > 1 { print $1; exit }' "$work/hpa.samples")
+peak=$(awk '$2 > max { max = $2 } END { print max }' "$work/hpa.samples")
+echo "     read-api: above minReplicas (1) after ${out_at:-never}s, at most $peak pods"
+check "read-api scaled out within the load (above 1 pod by ${load_end}s)" test "${out_at:-9999}" -le "$load_end"
+check "both APIs scaled back in to 1 pod after the load (15 s window)" "$scaled_in"
+
 echo
 echo "cluster: $passed passed, $failed failed in $((SECONDS - checks_start))s"
 [ $failed -eq 0 ]
