@@ -290,12 +290,20 @@ traffic_start
 check "upgrade to a read-api image that does not exist, without waiting" \
   helm -n catalog upgrade catalog "$CLUSTER_STATE/deploy/charts/catalog" --reuse-values \
   --set readApi.image.tag=0.0.0-broken --kubeconfig "$KUBECONFIG"
-sleep 10
 check_eq "the broken revision is deployed" deployed \
   sh -c "helm status catalog --namespace catalog --kubeconfig '$KUBECONFIG' -o json | jq -r .info.status"
-check "its read-api pod cannot start" sh -c "kubectl -n catalog get pods -o json | jq -e '[.items[]
-  | select(.spec.containers[0].image | endswith(\":0.0.0-broken\"))
-  | .status.containerStatuses[0].state.waiting.reason] | any(. == \"ErrImageNeverPull\" or . == \"ImagePullBackOff\" or . == \"ErrImagePull\")'"
+broken_pod_waits() {
+  kubectl -n catalog get pods -o json | jq -e '[.items[]
+    | select(.spec.containers[0].image | endswith(":0.0.0-broken"))
+    | .status.containerStatuses[0].state.waiting.reason]
+    | any(. == "ErrImageNeverPull" or . == "ImagePullBackOff" or . == "ErrImagePull")' > /dev/null
+}
+broken_waits=false
+for _ in $(seq 60); do
+  if broken_pod_waits; then broken_waits=true; break; fi
+  sleep 1
+done
+check "its read-api pod cannot start (no such image)" "$broken_waits"
 rollback_start=$SECONDS
 check "helm -n catalog rollback catalog $before --wait" \
   helm -n catalog rollback catalog "$before" --wait --kubeconfig "$KUBECONFIG"
@@ -350,6 +358,52 @@ peak=$(awk '$2 > max { max = $2 } END { print max }' "$work/hpa.samples")
 echo "     read-api: above minReplicas (1) after ${out_at:-never}s, at most $peak pods"
 check "read-api scaled out within the load (above 1 pod by ${load_end}s)" test "${out_at:-9999}" -le "$load_end"
 check "both APIs scaled back in to 1 pod after the load (15 s window)" "$scaled_in"
+
+step "backup Job and the restore drill of docs/mysql-backup-restore.md"
+checksum() { kubectl -n catalog exec "$1" -c mariadb -- bash /opt/mysql/scripts/sql.sh -N -e 'CHECKSUM TABLE catalog.items' | cut -f2; }
+# No writes while the backup runs, so the table's checksum at the backup is known.
+kubectl -n catalog scale deployment catalog-write-api --replicas=0 > /dev/null
+kubectl -n catalog wait --for=delete pod -l app.kubernetes.io/name=write-api --timeout=120s > /dev/null 2>&1 || true
+at_backup=$(checksum mysql-0)
+job="mysql-backup-manual-$(date +%s)"
+backup_start=$SECONDS
+kubectl -n catalog create job --from=cronjob/mysql-backup "$job" > /dev/null
+check "the CronJob, triggered as a Job, completes" \
+  kubectl -n catalog wait --for=condition=complete "job/$job" --timeout=300s
+echo "     backup done in $((SECONDS - backup_start))s; catalog.items checksum at the backup: $at_backup"
+kubectl -n catalog logs "job/$job" 2>&1 | tail -n 3 | sed 's/^/     /'
+# A write after the backup: the restore must take it away again.
+kubectl -n catalog scale deployment catalog-write-api --replicas=1 > /dev/null
+kubectl -n catalog rollout status deployment/catalog-write-api --timeout=120s > /dev/null
+check_eq "a write after the backup" 201 api POST /api/write/v1/items "${json[@]}" \
+  -d "{\"sku\":\"$sku-after-backup\",\"name\":\"After the backup\",\"price_cents\":1,\"currency\":\"EUR\",\"stock\":1}"
+# Steps 1-5 of the runbook, with the test cluster's MariaDB image for the helper pod.
+kubectl -n catalog scale deployment catalog-write-api --replicas=0 > /dev/null
+kubectl -n catalog wait --for=delete pod -l app.kubernetes.io/name=write-api --timeout=120s > /dev/null 2>&1 || true
+sed -n '/^kubectl -n catalog apply -f - <<.YAML.$/,/^YAML$/p' "$repo/docs/mysql-backup-restore.md" | sed '1d;$d' \
+  | sed "s#image: docker.io/library/mariadb:.*#image: docker.io/catalog/mariadb:$(sed -n 's#^docker.io/catalog/mariadb:##p' <<< "$("$repo/scripts/cluster/images.sh" refs)")\n      imagePullPolicy: Never#" \
+  | kubectl -n catalog apply -f - > /dev/null
+check "the runbook's helper pod mounts the backups" kubectl -n catalog wait --for=condition=Ready pod/mysql-restore-helper --timeout=120s
+dump=$(kubectl -n catalog exec mysql-restore-helper -- bash -c 'cd /backups && ls -1 *.sql.gz | tail -n 1')
+echo "     newest dump: $dump"
+kubectl -n catalog exec mysql-0 -c mariadb -- mkdir -p /var/lib/mysql/restore
+for file in "$dump" "$dump.sha256" "${dump%.sql.gz}.info"; do
+  kubectl -n catalog exec mysql-restore-helper -- cat "/backups/$file" |
+    kubectl -n catalog exec -i mysql-0 -c mariadb -- bash -c "cat > /var/lib/mysql/restore/$file"
+done
+restore_start=$SECONDS
+check "restore.sh restores the dump on the primary" \
+  kubectl -n catalog exec mysql-0 -c mariadb -- bash /opt/mysql/scripts/restore.sh "/var/lib/mysql/restore/$dump"
+grep -E 'restoring|restore complete' "$work/out" | sed 's/^/     /'
+echo "     restore done in $((SECONDS - restore_start))s"
+check_eq "primary: the checksum at the backup" "$at_backup" checksum mysql-0
+# The replica applies the restore from the binlog.
+for _ in $(seq 60); do [ "$(checksum mysql-1)" = "$at_backup" ] && break; sleep 1; done
+check_eq "replica: the same checksum" "$at_backup" checksum mysql-1
+kubectl -n catalog exec mysql-0 -c mariadb -- rm -rf /var/lib/mysql/restore
+kubectl -n catalog delete pod mysql-restore-helper --wait=false > /dev/null
+kubectl -n catalog scale deployment catalog-write-api --replicas=1 > /dev/null
+check "write-api resumes" kubectl -n catalog rollout status deployment/catalog-write-api --timeout=120s
 
 echo
 echo "cluster: $passed passed, $failed failed in $((SECONDS - checks_start))s"
