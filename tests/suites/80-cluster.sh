@@ -197,14 +197,15 @@ sleep 1
 # The read Service holds every ready database pod, the primary included, and read-api's pooled
 # connection stays where it was opened (until database.max_lifetime_secs, 300 s): at the first
 # sync mysql-0 was Ready before mysql-1, so it is on the primary. Each restart of read-api opens it
-# anew on one of the two, at kube-proxy's choice; the suite restarts until it is on the replica
-# (each try is a coin toss: 12 tries leave a 1 in 4096 chance), then reads one at a time.
+# anew, each connection on one of the two at kube-proxy's choice; the suite restarts until all of
+# them are on the replica, then reads one at a time. Here a try succeeded about one time in four
+# (read-api opens two connections at start), so 40 tries leave about a 1 in 100,000 chance.
 connections() { root_sql "$1" "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE USER = '$2'"; }
 reader_on_replica_only() {
   [ "$(connections mysql-1 catalog_reader)" -gt 0 ] && [ "$(connections mysql-0 catalog_reader)" -eq 0 ]
 }
 restarts=0
-until reader_on_replica_only || [ $restarts -ge 12 ]; do
+until reader_on_replica_only || [ $restarts -ge 40 ]; do
   restarts=$((restarts + 1))
   kubectl -n catalog rollout restart deployment/catalog-read-api > /dev/null
   kubectl -n catalog rollout status deployment/catalog-read-api --timeout=120s > /dev/null
