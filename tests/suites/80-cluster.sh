@@ -199,7 +199,7 @@ sleep 1
 # sync mysql-0 was Ready before mysql-1, so it is on the primary. Each restart of read-api opens it
 # anew, each connection on one of the two at kube-proxy's choice; the suite restarts until all of
 # them are on the replica, then reads one at a time. Here a try succeeded about one time in four
-# (read-api opens two connections at start), so 40 tries leave about a 1 in 100,000 chance.
+# (read-api may hold more than one connection), so 40 tries leave about a 1 in 100,000 chance.
 connections() { root_sql "$1" "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE USER = '$2'"; }
 reader_on_replica_only() {
   [ "$(connections mysql-1 catalog_reader)" -gt 0 ] && [ "$(connections mysql-0 catalog_reader)" -eq 0 ]
