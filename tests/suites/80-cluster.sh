@@ -376,8 +376,17 @@ kubectl -n catalog logs "job/$job" 2>&1 | tail -n 3 | sed 's/^/     /'
 # A write after the backup: the restore must take it away again.
 kubectl -n catalog scale deployment catalog-write-api --replicas=1 > /dev/null
 kubectl -n catalog rollout status deployment/catalog-write-api --timeout=120s > /dev/null
-check_eq "a write after the backup" 201 api POST /api/write/v1/items "${json[@]}" \
-  -d "{\"sku\":\"$sku-after-backup\",\"name\":\"After the backup\",\"price_cents\":1,\"currency\":\"EUR\",\"stock\":1}"
+# Traefik answers 404 until it has seen the new pod's endpoint (it scaled up from zero).
+write_after_backup() {
+  local i
+  for i in $(seq 30); do
+    [ "$(api POST /api/write/v1/items "${json[@]}" \
+      -d "{\"sku\":\"$sku-after-backup\",\"name\":\"After the backup\",\"price_cents\":1,\"currency\":\"EUR\",\"stock\":1}")" = 201 ] && return 0
+    sleep 1
+  done
+  return 1
+}
+check "a write after the backup (201 once Traefik routes to the new write-api pod)" write_after_backup
 # Steps 1-5 of the runbook, with the test cluster's MariaDB image for the helper pod.
 kubectl -n catalog scale deployment catalog-write-api --replicas=0 > /dev/null
 kubectl -n catalog wait --for=delete pod -l app.kubernetes.io/name=write-api --timeout=120s > /dev/null 2>&1 || true
