@@ -71,7 +71,7 @@ fn bad_configuration_exits_2_naming_the_key() {
 }
 
 #[test]
-fn migrate_creates_the_schema_once_and_only_for_the_migrator() {
+fn migrate_creates_the_schema_once_only_for_the_migrator_and_leaves_a_newer_schema_alone() {
     let cluster = Cluster::start();
     let secrets = tempfile::tempdir().unwrap();
     let env_for = |user: &str| {
@@ -135,6 +135,38 @@ fn migrate_creates_the_schema_once_and_only_for_the_migrator() {
             .trim(),
         "items",
         "DDL replicates"
+    );
+
+    // After a rollback the database may be ahead of this binary: a newer release added a column
+    // and recorded its migration. Migrating again with the older binary changes nothing.
+    cluster.primary.sql(
+        "ALTER TABLE catalog.items ADD COLUMN newer_release_note VARCHAR(64) NULL; \
+         INSERT INTO catalog.seaql_migrations VALUES ('m20991231_000001_newer_release', 0)",
+    );
+    let ahead = migrate("catalog_migrator");
+    assert!(
+        ahead.status.success(),
+        "older binary on a newer schema: {ahead:?}"
+    );
+    assert!(
+        String::from_utf8_lossy(&ahead.stdout).contains("the schema is ahead of this release"),
+        "{ahead:?}"
+    );
+    // Newer migrations applied while one of its own is missing: no order to trust, so it refuses.
+    cluster.primary.sql(
+        "DELETE FROM catalog.seaql_migrations WHERE version = 'm20261121_000001_create_items'",
+    );
+    let refused = migrate("catalog_migrator");
+    assert_eq!(refused.status.code(), Some(1), "{refused:?}");
+    let output = format!(
+        "{}{}",
+        String::from_utf8_lossy(&refused.stdout),
+        String::from_utf8_lossy(&refused.stderr)
+    );
+    assert!(
+        output.contains("m20991231_000001_newer_release")
+            && output.contains("m20261121_000001_create_items"),
+        "{output}"
     );
 }
 
