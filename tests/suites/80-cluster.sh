@@ -26,6 +26,9 @@ export KUBECONFIG="$KUBECONFIG_ADMIN"
 # shellcheck source=tests/lib/checks.sh
 . "$repo/tests/lib/checks.sh"
 
+# The figures of this run (figure "what" "value"); with CLUSTER_FIGURES=<file> they are written
+# there as Markdown at the end (make cluster-figures: docs/cluster-figures.md).
+figure() { printf '%s\t%s\n' "$1" "$2" >> "$work/figures.tsv"; }
 host_settings() { "$cluster" host-settings; }
 host_settings > "$work/host-settings.before"
 
@@ -64,6 +67,7 @@ if ! "$cluster" up > "$work/up.log" 2>&1; then
 fi
 sed 's/^/     /' "$work/up.log"
 ok "cluster up in $((SECONDS - up_start))s"
+figure "cluster up (components cached)" "$((SECONDS - up_start)) s"
 check_eq "node $NODE_NAME Ready" True \
   kubectl get node "$NODE_NAME" -o 'jsonpath={.status.conditions[?(@.type=="Ready")].status}'
 check_eq "API server reports the version it was built as" "$KUBERNETES_VERSION" \
@@ -90,6 +94,7 @@ sync() { "$repo/scripts/cluster/deploy.sh"; }
 sync_start=$SECONDS
 if sync > "$work/sync1.log" 2>&1; then
   ok "first sync in $((SECONDS - sync_start))s"
+  figure "first helmfile sync, from nothing to every pod Ready" "$((SECONDS - sync_start)) s"
 else
   not_ok "first sync"; tail -n 60 "$work/sync1.log" | sed 's/^/     /'; exit 1
 fi
@@ -110,9 +115,10 @@ root_sql() {
   kubectl -n catalog exec "$1" -c mariadb -- bash -c \
     ". /opt/mysql/scripts/lib.sh && sql_as root --socket=/run/mysqld/mysqld.sock -N -B -e \"\$0\"" "$2"
 }
-check_eq "the replica replicates (IO and SQL threads running)" "Yes Yes" \
-  sh -c "kubectl -n catalog exec mysql-1 -c mariadb -- bash -c '. /opt/mysql/scripts/lib.sh && sql_as root --socket=/run/mysqld/mysqld.sock -e \"SHOW SLAVE STATUS\\G\"' \
-         | awk '/Slave_IO_Running:/ { io = \$2 } /Slave_SQL_Running:/ { sql = \$2 } END { print io, sql }'"
+replicating() { # the replica's IO and SQL threads both run
+  [ "$(root_sql mysql-1 'SHOW SLAVE STATUS' | awk -F '\t' '{ print $11, $12 }')" = "Yes Yes" ]
+}
+check "the replica replicates (IO and SQL threads running)" replicating
 # The hook Job is deleted once it succeeds (hook-delete-policy); its events stay.
 check_eq "the migration hook Job ran to completion" Completed \
   sh -c "kubectl -n catalog get events --field-selector involvedObject.kind=Job -o json \
@@ -163,6 +169,10 @@ client_ip=${NODE_IP%.*}.9
 ip netns exec catalog-lb-client ip addr add "$client_ip/${NODE_CIDR#*/}" dev eth0
 ip netns exec catalog-lb-client ip link set eth0 up
 ip netns exec catalog-lb-client ip link set lo up
+# The runbooks' name resolution, for the client namespace only (ip netns exec mounts this file
+# over /etc/hosts; teardown removes it).
+mkdir -p /etc/netns/catalog-lb-client
+echo "$ingress_ip catalog.local" > /etc/netns/catalog-lb-client/hosts
 api() { # api METHOD PATH [curl args...]: status printed, headers in $work/h, body in $work/b
   local method=$1 path=$2; shift 2
   ip netns exec catalog-lb-client curl -sS --max-time 10 --resolve "catalog.local:80:$ingress_ip" \
@@ -262,6 +272,43 @@ traffic_stop() {
   # What the failed ones answered, if any.
   grep -vE '^(200 GET|201 POST)$' "$work/traffic.status" | sort | uniq -c | sed 's/^/       /' || true
 }
+# k6's steady scenario (loadtest/scenarios/steady.js) through the Ingress, in the background:
+# steady_start NAME DURATION returns once it sends; steady_wait NAME waits for its end and sets
+# requests, failures and acked. Each failed request is a line "<epoch ms> <kind> <status> <type>"
+# in $work/NAME.failed, each acknowledged write's SKU a line of $work/NAME.acked. The suite counts
+# failures itself, so k6's own threshold is set to tolerate them (MAX_FAILED=1).
+steady_start() {
+  local name=$1 duration=$2
+  mkdir -p "$work/$name"
+  : > "$work/$name.console"
+  ip netns exec catalog-lb-client k6 run --quiet --console-output="$work/$name.console" \
+    -e BASE_URL=http://catalog.local -e SUMMARY_DIR="$work/$name" -e DURATION="$duration" \
+    -e SKU_PREFIX="$name-$(date +%s)" -e MAX_FAILED=1 "$repo/loadtest/scenarios/steady.js" \
+    > "$work/$name.log" 2>&1 &
+  steady_pid=$!
+  for _ in $(seq 30); do
+    grep -q 'ACK ' "$work/$name.console" 2> /dev/null && return 0
+    sleep 1
+  done
+  echo "     k6 sent no write within 30 s:"; tail -n 5 "$work/$name.log" | sed 's/^/       /'
+}
+steady_wait() {
+  local name=$1
+  wait "$steady_pid" || true
+  sed -n 's/.*msg="ACK \([^ ]*\) .*/\1/p' "$work/$name.console" | sort > "$work/$name.acked"
+  sed -n 's/.*msg="FAIL \(.*\)"$/\1/p' "$work/$name.console" > "$work/$name.failed"
+  requests=$(jq '.metrics.http_reqs.values.count' "$work/$name/steady-summary.json")
+  failures=$(wc -l < "$work/$name.failed")
+  acked=$(wc -l < "$work/$name.acked")
+  echo "     k6: $requests requests, $failures failed, $acked writes acknowledged"
+  cut -d' ' -f2- "$work/$name.failed" | sort | uniq -c | sed 's/^/       /'
+}
+# acked_in_table NAME: every write the run had acknowledged is in the primary's table.
+acked_in_table() {
+  root_sql mysql-0 "SELECT sku FROM catalog.items WHERE sku LIKE '$1-%'" | sort > "$work/$1.table"
+  comm -23 "$work/$1.acked" "$work/$1.table" > "$work/$1.lost"
+  [ -s "$work/$1.acked" ] && [ ! -s "$work/$1.lost" ]
+}
 revision() { helm status catalog --namespace catalog --kubeconfig "$KUBECONFIG" -o json | jq -r .version; }
 show_history() { helm history catalog --namespace catalog --kubeconfig "$KUBECONFIG" | sed 's/^/     /'; }
 
@@ -275,9 +322,11 @@ if "$repo/scripts/cluster/deploy.sh" --timeout 90 --set readApi.config.database.
   not_ok "the bad release's sync failed"
 else
   ok "the bad release's sync failed after $((SECONDS - bad_start))s"
+  figure "bad release: sync failed and Helm rolled back by itself after" "$((SECONDS - bad_start)) s"
 fi
 traffic_stop
 echo "     traffic during the bad release: $requests requests, $failures failed"
+figure "bad release: requests failed while it was tried and rolled back" "$failures of $requests"
 check_eq "no request failed while it was tried and rolled back" 0 echo "$failures"
 check "Helm rolled back by itself" sh -c "helm history catalog --namespace catalog --kubeconfig '$KUBECONFIG' -o json \
   | jq -e --argjson good $good 'last | .description == \"Rollback to \\(\$good)\" and .status == \"deployed\"'"
@@ -310,18 +359,31 @@ check "helm -n catalog rollback catalog $before --wait" \
   helm -n catalog rollback catalog "$before" --wait --kubeconfig "$KUBECONFIG"
 check "read-api rolled out again" kubectl -n catalog rollout status deployment/catalog-read-api --timeout=120s
 echo "     rollback done in $((SECONDS - rollback_start))s"
+figure "helm rollback --wait, to read-api rolled out again" "$((SECONDS - rollback_start)) s"
 traffic_stop
 echo "     traffic from the broken upgrade to the rollback: $requests requests, $failures failed"
+figure "helm rollback: requests failed from the broken upgrade to the rollback" "$failures of $requests"
 check_eq "no request failed (maxUnavailable 0 kept the old pods serving)" 0 echo "$failures"
 check "the history shows the broken revision superseded by the rollback" sh -c "helm history catalog --namespace catalog --kubeconfig '$KUBECONFIG' -o json \
   | jq -e --argjson before $before '.[-1].description == \"Rollback to \\(\$before)\" and .[-2].status == \"superseded\"'"
 show_history
 
+step "the release runs on a schema a newer release migrated (docs/rollback.md, 'Why the old code runs on the newer schema')"
+# What a newer release's migration may do by the expand rule, and what a rollback leaves behind:
+# a nullable column added and the migration recorded. The next upgrade runs this release's hook Job.
+root_sql mysql-0 "ALTER TABLE catalog.items ADD COLUMN newer_release_note VARCHAR(64) NULL;
+  INSERT INTO catalog.seaql_migrations VALUES ('m20991231_000001_newer_release', UNIX_TIMESTAMP())"
+traffic_start
+check "helmfile sync: this release's migration hook Job accepts the newer schema" "$repo/scripts/cluster/deploy.sh"
+traffic_stop
+echo "     traffic on the newer schema: $requests requests, $failures failed"
+check_eq "reads and writes all answered" 0 echo "$failures"
+check_eq "the newer release's migration is still recorded" 1 \
+  root_sql mysql-0 "SELECT COUNT(*) FROM catalog.seaql_migrations WHERE version = 'm20991231_000001_newer_release'"
+root_sql mysql-0 "ALTER TABLE catalog.items DROP COLUMN newer_release_note;
+  DELETE FROM catalog.seaql_migrations WHERE version = 'm20991231_000001_newer_release'"
+
 step "k6 through the Ingress makes the HPA scale out, and in after the load (docs/load-test-hpa.md)"
-# The runbook's name resolution, for the client namespace only (ip netns exec mounts this file
-# over /etc/hosts; teardown removes it).
-mkdir -p /etc/netns/catalog-lb-client
-echo "$ingress_ip catalog.local" > /etc/netns/catalog-lb-client/hosts
 # The test's values only: a 15 s scale-down window instead of 120 s, so scale-in shows quickly.
 check "a 15 s scale-down window for this test (helmfile sync)" "$repo/scripts/cluster/deploy.sh" \
   --set readApi.autoscaling.behavior.scaleDown.stabilizationWindowSeconds=15 \
@@ -348,7 +410,9 @@ echo "     k6 (exit $k6_status; its latency SLOs are not the point here): $k6_re
 check_eq "no request failed under the load" 0 echo "$k6_failed"
 scaled_in=false
 for _ in $(seq 60); do
-  if [ "$(replicas read-api)" = 1 ] && [ "$(replicas write-api)" = 1 ]; then scaled_in=true; break; fi
+  if [ "$(replicas read-api)" = 1 ] && [ "$(replicas write-api)" = 1 ]; then
+    scaled_in=true in_at=$((SECONDS - hpa_start)); break
+  fi
   sleep 5
 done
 touch "$work/hpa.stop"; wait "$sampler"
@@ -357,8 +421,120 @@ awk '{ printf "     %6ss  %2s (%s%%)  %2s (%s%%)\n", $1, $2, $3, $4, $5 }' "$wor
 out_at=$(awk '$2 > 1 { print $1; exit }' "$work/hpa.samples")
 peak=$(awk '$2 > max { max = $2 } END { print max }' "$work/hpa.samples")
 echo "     read-api: above minReplicas (1) after ${out_at:-never}s, at most $peak pods"
+figure "HPA: read-api above 1 pod after the load began" "${out_at:-never} s (load ${load_end} s, at most $peak pods)"
+[ "$scaled_in" = true ] && figure "HPA: both APIs back to 1 pod after the load ended (15 s scale-down window)" "$((in_at - load_end)) s"
+figure "HPA: k6 requests failed" "$k6_failed of $k6_requests"
 check "read-api scaled out within the load (above 1 pod by ${load_end}s)" test "${out_at:-9999}" -le "$load_end"
 check "both APIs scaled back in to 1 pod after the load (15 s window)" "$scaled_in"
+
+step "zero-downtime rollout: both APIs to a new image tag under k6 (docs/quickstart-cluster.md, 'Upgrade')"
+old_tag=$(sed -n 's#^docker.io/catalog/write-api:##p' <<< "$("$repo/scripts/cluster/images.sh" refs)")
+new_tag=$old_tag-next
+# The same images under a new tag: a changed tag is what makes both Deployments roll.
+for api in write-api read-api; do
+  ctr --address "$CONTAINERD_SOCKET" -n k8s.io images tag --force \
+    "docker.io/catalog/$api:$old_tag" "docker.io/catalog/$api:$new_tag" > /dev/null
+done
+steady_start rollout 50s
+rollout_start=$SECONDS
+check "helmfile sync --state-values-set imageTag=$new_tag" \
+  "$repo/scripts/cluster/deploy.sh" --state-values-set "imageTag=$new_tag"
+# Done when only the new pods are left: the old ones drain (preStop) and exit.
+only_new_pods() {
+  kubectl -n catalog get pods -l 'app.kubernetes.io/name in (write-api,read-api)' -o json |
+    jq -e --arg tag ":$new_tag" '.items | length > 0 and all(.spec.containers[0].image | endswith($tag))' > /dev/null
+}
+for _ in $(seq 90); do only_new_pods && break; sleep 1; done
+check "both APIs run $new_tag only" only_new_pods
+echo "     rollout done in $((SECONDS - rollout_start))s"
+figure "rollout of both APIs to a new tag, sync to the last old pod gone" "$((SECONDS - rollout_start)) s"
+steady_wait rollout
+figure "rollout: k6 requests failed" "$failures of $requests"
+check_eq "no request failed during the rollout" 0 echo "$failures"
+check "every acknowledged write ($acked) is in the table" acked_in_table rollout
+
+step "self-healing under k6: API pods, the replica and the primary deleted (docs/mysql-failover.md, 'Pods that die')"
+# Two pods per API, as staging and production run them: with one, the Ingress has nowhere to send
+# requests from the deletion until the new pod is ready (Traefik sends nothing to a terminating
+# endpoint while no other endpoint is ready), and they get its 503.
+check "two pods per API (helmfile sync, HPA minReplicas 2)" "$repo/scripts/cluster/deploy.sh" \
+  --state-values-set "imageTag=$new_tag" \
+  --set readApi.autoscaling.minReplicas=2 --set writeApi.autoscaling.minReplicas=2
+api_pods_ready() { # api_pods_ready API N: exactly N pods, all Ready
+  kubectl -n catalog get pods -l "app.kubernetes.io/name=$1" -o json | jq -e --argjson n "$2" \
+    '(.items | length == $n) and all(.items[]; any(.status.conditions[]?; .type == "Ready" and .status == "True"))' > /dev/null
+}
+for _ in $(seq 90); do api_pods_ready read-api 2 && api_pods_ready write-api 2 && break; sleep 1; done
+check "  read-api has 2 Ready pods" api_pods_ready read-api 2
+check "  write-api has 2 Ready pods" api_pods_ready write-api 2
+restarts() { kubectl -n catalog get pods -l app.kubernetes.io/name=write-api -o json | jq '[.items[].status.containerStatuses[0].restartCount] | add'; }
+pod_uid() { kubectl -n catalog get pod "$1" -o jsonpath='{.metadata.uid}' 2> /dev/null; }
+# back_ready POD OLD_UID: waits up to 5 min until a new POD is Ready; sets back_in (seconds).
+back_ready() {
+  local start=$SECONDS
+  for _ in $(seq 300); do
+    if [ "$(pod_uid "$1")" != "$2" ] && [ "$(kubectl -n catalog get pod "$1" \
+      -o 'jsonpath={.status.conditions[?(@.type=="Ready")].status}' 2> /dev/null)" = True ]; then
+      back_in=$((SECONDS - start)); return 0
+    fi
+    sleep 1
+  done
+  return 1
+}
+
+steady_start api-pods 40s
+for api in read-api write-api; do
+  pod=$(kubectl -n catalog get pods -l "app.kubernetes.io/name=$api" -o name | head -n 1)
+  replace_start=$SECONDS
+  kubectl -n catalog delete "$pod" --wait=false > /dev/null
+  sleep 2
+  for _ in $(seq 120); do api_pods_ready "$api" 2 && break; sleep 1; done
+  check "$api: ${pod#pod/} deleted, 2 Ready pods again after $((SECONDS - replace_start))s" api_pods_ready "$api" 2
+  figure "$api pod deleted: 2 Ready pods again after" "$((SECONDS - replace_start)) s"
+done
+steady_wait api-pods
+figure "API pods deleted: k6 requests failed" "$failures of $requests"
+check_eq "no request failed (the other pod served while the Deployment replaced one)" 0 echo "$failures"
+check "every acknowledged write ($acked) is in the table" acked_in_table api-pods
+
+# Failures a database pod's loss may cause: the API's own 503 with a problem body, nothing else.
+unexplained() { grep -v " $1 503 /problems/" "$work/$2.failed" || true; }
+steady_start replica 40s
+uid=$(pod_uid mysql-1)
+kubectl -n catalog delete pod mysql-1 --wait=false > /dev/null
+check "mysql-1 deleted: back Ready" back_ready mysql-1 "$uid"
+echo "     mysql-1 Ready again after ${back_in:-?}s"
+figure "replica pod deleted: Ready again after" "${back_in:-?} s"
+primary_pos=$(root_sql mysql-0 "SELECT @@gtid_binlog_pos")
+check_eq "  and caught up with the primary (MASTER_GTID_WAIT $primary_pos)" 0 \
+  root_sql mysql-1 "SELECT MASTER_GTID_WAIT('$primary_pos', 60)"
+steady_wait replica
+figure "replica pod deleted: k6 requests failed" "$failures of $requests"
+check_eq "writes all answered" 0 sh -c "grep -c ' write ' '$work/replica.failed' || true"
+check_eq "reads failed only with read-api's 503 and a problem body" "" unexplained read replica
+check "every acknowledged write ($acked) is in the table" acked_in_table replica
+
+steady_start primary 60s
+restarts_before=$(restarts)
+uid=$(pod_uid mysql-0)
+deleted_at=$(date +%s%3N)
+kubectl -n catalog delete pod mysql-0 --wait=false > /dev/null
+check "mysql-0 deleted: back Ready" back_ready mysql-0 "$uid"
+echo "     mysql-0 Ready again after ${back_in:-?}s"
+figure "primary pod deleted: Ready again after" "${back_in:-?} s"
+steady_wait primary
+write_failures=$(grep -c ' write ' "$work/primary.failed" || true)
+last_failure=$(awk -v t0="$deleted_at" '{ last = ($1 - t0) / 1000 } END { printf "%.1f", last }' "$work/primary.failed")
+echo "     writes failed: $write_failures, the last ${last_failure}s after the deletion"
+figure "primary pod deleted: k6 requests failed (writes answer 503 until it is back)" "$failures of $requests, the last ${last_failure} s after the deletion"
+check "some writes answered 503 while mysql-0 was away" test "$write_failures" -gt 0
+check_eq "every failed request was the APIs' 503 with a problem body" "" unexplained '[a-z]*' primary
+check "no write failed after mysql-0 was Ready again (+5 s for the pool to reconnect)" \
+  awk -v ready="${back_in:-0}" -v last="$last_failure" 'BEGIN { exit !(last <= ready + 5) }'
+check_eq "write-api was not restarted" "$restarts_before" restarts
+check "every acknowledged write ($acked) is in the table" acked_in_table primary
+for _ in $(seq 60); do replicating && break; sleep 1; done
+check "the replica replicates from the restarted primary again" replicating
 
 step "backup Job and the restore drill of docs/mysql-backup-restore.md"
 checksum() { kubectl -n catalog exec "$1" -c mariadb -- bash /opt/mysql/scripts/sql.sh -N -e 'CHECKSUM TABLE catalog.items' | cut -f2; }
@@ -372,6 +548,7 @@ kubectl -n catalog create job --from=cronjob/mysql-backup "$job" > /dev/null
 check "the CronJob, triggered as a Job, completes" \
   kubectl -n catalog wait --for=condition=complete "job/$job" --timeout=300s
 echo "     backup done in $((SECONDS - backup_start))s; catalog.items checksum at the backup: $at_backup"
+figure "backup CronJob as a Job, to complete" "$((SECONDS - backup_start)) s"
 kubectl -n catalog logs "job/$job" 2>&1 | tail -n 3 | sed 's/^/     /'
 # A write after the backup: the restore must take it away again.
 kubectl -n catalog scale deployment catalog-write-api --replicas=1 > /dev/null
@@ -406,6 +583,7 @@ check "restore.sh restores the dump on the primary" \
   kubectl -n catalog exec mysql-0 -c mariadb -- bash /opt/mysql/scripts/restore.sh "/var/lib/mysql/restore/$dump"
 grep -E 'restoring|restore complete' "$work/out" | sed 's/^/     /'
 echo "     restore done in $((SECONDS - restore_start))s"
+figure "restore.sh on the primary" "$((SECONDS - restore_start)) s"
 check_eq "primary: the checksum at the backup" "$at_backup" checksum mysql-0
 # The replica applies the restore from the binlog.
 for _ in $(seq 60); do [ "$(checksum mysql-1)" = "$at_backup" ] && break; sleep 1; done
