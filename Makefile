@@ -28,7 +28,8 @@ bench: tools
 
 # A real single-node Kubernetes on this machine with the product deployed by helmfile
 # (docs/test-cluster.md). Needs root; prints the kubeconfig to use. cluster-down removes it all.
-.PHONY: cluster-up cluster-down
+# cluster-figures: the cluster suite, writing its figures to docs/cluster-figures.md.
+.PHONY: cluster-up cluster-down cluster-figures
 cluster-up: tools
 	scripts/cluster/cluster.sh up
 	scripts/cluster/deploy.sh
@@ -36,3 +37,6 @@ cluster-up: tools
 
 cluster-down:
 	scripts/cluster/cluster.sh down
+
+cluster-figures: tools
+	CLUSTER_FIGURES=$(CURDIR)/docs/cluster-figures.md scripts/test.sh cluster
