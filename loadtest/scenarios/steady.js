@@ -1,6 +1,6 @@
 // Steady: reads and writes at constant arrival rates while something happens to the cluster (a
-// rollout, a deleted pod; docs/rollout.md, docs/self-healing.md). Reads GET seeded items; writes
-// create items whose SKU starts with SKU_PREFIX. Each acknowledged write (201) is logged as
+// rollout or a deleted pod: docs/quickstart-cluster.md, docs/mysql-failover.md). Reads GET seeded
+// items; writes create items whose SKU starts with SKU_PREFIX. Each acknowledged write (201) is logged as
 // `ACK <sku> <id>` and each failed request as `FAIL <epoch ms> <kind> <status> <problem type>`
 // (status 0: no answer; type "-": not an RFC 9457 body, e.g. the proxy's own), so a run started with
 // `--console-output=FILE` can be checked afterwards: every acknowledged SKU must be in the table.
