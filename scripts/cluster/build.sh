@@ -14,8 +14,9 @@ export GOFLAGS=-mod=mod CGO_ENABLED=0
 # Directory of a downloaded module@version (the module cache).
 module_dir() { go mod download -json "$1" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p'; }
 
-# A module whose go.mod replaces its sibling modules with ../paths (etcd) is built from a wrapper
-# module that requires it and pins each such sibling at the published version of the same release.
+# A module whose go.mod replaces its sibling modules with ../paths (etcd), or its nested modules with
+# ./paths a module download leaves out (prometheus-operator), is built from a wrapper module that
+# requires it and pins each such module at the published version of the same release.
 build_with_wrapper() {
   local name=$1 module_at_version=$2 package=$3 out=$4
   local module=${module_at_version%@*} version=${module_at_version#*@} dir work
@@ -25,7 +26,7 @@ build_with_wrapper() {
     echo "module catalog.test/$name-build"
     grep -m1 '^go ' "$dir/go.mod"
     echo "require $module $version"
-    sed -n 's#^[[:space:]]*\([^ ]*\) => \.\./.*#replace \1 => \1 '"$version"'#p' "$dir/go.mod"
+    sed -n 's#^[[:space:]]*\([^ ]*\) => \.\{1,2\}/.*#replace \1 => \1 '"$version"'#p' "$dir/go.mod"
   } > "$work/go.mod"
   (cd "$work" && go build -trimpath -ldflags "-s -w" -o "$out" "$package")
   rm -rf "$work"

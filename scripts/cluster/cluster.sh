@@ -6,8 +6,9 @@
 #   scripts/cluster/cluster.sh check-clean   fail if anything of a cluster is left on the host
 #
 # The control plane (etcd, kube-apiserver, kube-controller-manager, kube-scheduler), the node
-# (containerd, kubelet, kube-proxy), CoreDNS and metrics-server run as processes of this machine;
-# MetalLB and Traefik run as pods. All addresses live in one /16 that a guard keeps off the uplink.
+# (containerd, kubelet, kube-proxy), CoreDNS, metrics-server and prometheus-operator run as
+# processes of this machine; MetalLB, Traefik and Prometheus (monitoring.sh) run as pods. All
+# addresses live in one /16 that a guard keeps off the uplink.
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -17,8 +18,6 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 . "$here/pki.sh"
 
 export PATH="$cluster_root/bin:$PATH"
-logs="$CLUSTER_STATE/logs"
-pids="$CLUSTER_STATE/pids"
 # Host settings the cluster changes (kubelet, kube-proxy, routing), saved before and restored after.
 host_sysctls=(
   net.ipv4.ip_forward
@@ -31,39 +30,6 @@ host_sysctls=(
   net.netfilter.nf_conntrack_tcp_timeout_close_wait
 )
 saved_sysctls="$CATALOG_CACHE/cluster-host-sysctls"  # outside the state dir: survives a lost clone
-
-# --- processes ---------------------------------------------------------------------------------
-
-start() { # start <name> <command...>: a background process with its log and pid file
-  local name=$1; shift
-  mkdir -p "$logs" "$pids"
-  setsid "$@" > "$logs/$name.log" 2>&1 < /dev/null &
-  echo $! > "$pids/$name.pid"
-}
-
-running() { [ -f "$pids/$1.pid" ] && kill -0 "$(cat "$pids/$1.pid")" 2>/dev/null; }
-
-stop() { # stop <name>: SIGTERM, then SIGKILL after 15 s
-  local name=$1 pid i
-  [ -f "$pids/$name.pid" ] || return 0
-  pid=$(cat "$pids/$name.pid")
-  if kill -0 "$pid" 2>/dev/null; then
-    kill -TERM "$pid" 2>/dev/null || true
-    for i in $(seq 1 150); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$pid" 2>/dev/null || true
-  fi
-  rm -f "$pids/$name.pid"
-}
-
-wait_for() { # wait_for <what> <seconds> <command...>
-  local what=$1 seconds=$2 deadline; shift 2
-  deadline=$((SECONDS + seconds))
-  until "$@" > /dev/null 2>&1; do
-    [ $SECONDS -lt $deadline ] || { log "timed out after ${seconds}s waiting for $what"; return 1; }
-    sleep 1
-  done
-  log "$what: ready after $((seconds - (deadline - SECONDS)))s"
-}
 
 # --- host ------------------------------------------------------------------------------------
 
@@ -217,9 +183,13 @@ start_node() {
   "$here/images.sh" import "$CONTAINERD_SOCKET" >> "$logs/images.log" 2>&1 \
     || die "image import failed (see $logs/images.log)"
 
+  # --containerd: cAdvisor (in the kubelet, /metrics/cadvisor) asks containerd which container a
+  # cgroup is, and only knows the default socket; without it container_* series have no
+  # container, pod or namespace of a container (a flag only: KubeletConfiguration has no field).
   running kubelet || start kubelet "$KUBERNETES_BIN/kubelet" \
     --config "$CLUSTER_STATE/etc/kubelet.yaml" --kubeconfig "$CLUSTER_STATE/kubelet.kubeconfig" \
-    --root-dir "$CLUSTER_STATE/kubelet" --hostname-override "$NODE_NAME" --node-ip "$NODE_IP"
+    --root-dir "$CLUSTER_STATE/kubelet" --hostname-override "$NODE_NAME" --node-ip "$NODE_IP" \
+    --containerd "$CONTAINERD_SOCKET"
   running kube-proxy || start kube-proxy "$KUBERNETES_BIN/kube-proxy" \
     --config "$CLUSTER_STATE/etc/kube-proxy.yaml"
   wait_for "node $NODE_NAME Ready" 180 \
@@ -256,7 +226,7 @@ install_platform() {
   create_volumes
   # prometheus-operator's CRDs, so ServiceMonitors and PrometheusRules are real API objects.
   local operator_dir metallb_dir
-  operator_dir=$(GOFLAGS=-mod=mod go mod download -json "$(component_module prometheus-operator-crds)" \
+  operator_dir=$(GOFLAGS=-mod=mod go mod download -json "$(component_module prometheus-operator)" \
     | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
   kubectl apply --server-side -f "$operator_dir/example/prometheus-operator-crd/" > /dev/null
   # MetalLB from the chart in its own module, with the images built from that module.
@@ -294,10 +264,12 @@ up() {
   start_node
   start_addons
   install_platform
+  "$here/monitoring.sh" up
   # The kubectl built with the cluster, where the other tools are (this machine's own `kubectl`
   # may be something else).
   mkdir -p "$cluster_root/bin"
   ln -sfn "$KUBERNETES_BIN/kubectl" "$cluster_root/bin/kubectl"
+  log "Prometheus (API only): $("$here/monitoring.sh" url)"
   log "cluster is up: export KUBECONFIG=$KUBECONFIG_ADMIN PATH=$cluster_root/bin:\$PATH"
 }
 
@@ -317,8 +289,8 @@ down() {
       > /dev/null 2>&1 || log "crictl rmp failed; killing what is left"
   fi
   local name
-  for name in metrics-server coredns kube-proxy kube-scheduler kube-controller-manager \
-    kube-apiserver etcd containerd; do
+  for name in prometheus-operator metrics-server coredns kube-proxy kube-scheduler \
+    kube-controller-manager kube-apiserver etcd containerd; do
     stop "$name"
   done
   # Whatever survived its runtime: shims of our containerd and processes in the pods' cgroups.

@@ -5,9 +5,11 @@
 #
 #   images.sh build          build (or reuse) every image; prints "<ref> <tar> <size>" per image
 #                            (`build <name>...` only those: write-api read-api mariadb
-#                            mysqld-exporter curl pause traefik metallb-controller metallb-speaker)
-#   images.sh import <sock>  build, then `ctr -n k8s.io images import` each tar into the containerd
-#                            listening on <sock>, and check that every ref is listed
+#                            mysqld-exporter curl pause prometheus traefik metallb-controller
+#                            metallb-speaker prometheus-config-reloader)
+#   images.sh import <sock> [name...]  build (those only, when named), then `ctr -n k8s.io images
+#                            import` each tar into the containerd listening on <sock>, and check
+#                            that every ref is listed
 #   images.sh refs           print the refs only
 #
 # Cache: ${CATALOG_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/catalog}/cluster/
@@ -19,8 +21,9 @@
 #
 # Environment:
 #   IMAGE_TAG         tag of catalog/write-api and catalog/read-api (default: workspace version)
-#   GO_COMPONENT_DIR  static Go binaries traefik, metallb-controller, metallb-speaker
-#                     (default: <cache>/bin); versions from scripts/tools/cluster-components.txt
+#   GO_COMPONENT_DIR  static Go binaries traefik, metallb-controller, metallb-speaker,
+#                     prometheus-config-reloader (default: <cache>/bin); versions from
+#                     scripts/tools/cluster-components.txt
 #
 # Debian packages come from the mirrors apt is configured with (/etc/apt/sources.list*), at the
 # versions the local apt lists name: run `apt-get update` first when a pinned version has left the
@@ -247,14 +250,10 @@ static_group='root:x:0:
 nobody:x:65534:
 nonroot:x:65532:'
 
-# build_static <binary> <path in image> <user> <entrypoint> [extra umoci options...] <rootfs> <ref>
-# A static binary, /etc/passwd and /etc/group, the Debian CA bundle and /tmp.
-build_static() {
-  local binary=$1 path=$2 user=$3 entrypoint=$4; shift 4
-  local n=$#
-  local rootfs=${*:n-1:1} ref=${*:n:1}
-  local extra=("${@:1:n-2}")
-  local ca
+# static_rootfs <rootfs> <binary> <path in image>: a static binary, /etc/passwd and /etc/group,
+# the Debian CA bundle and /tmp.
+static_rootfs() {
+  local rootfs=$1 binary=$2 path=$3 ca
   ca=$(candidate ca-certificates)
   extract_debs "$rootfs" "$ca"
   write_ca_bundle "$rootfs"
@@ -265,6 +264,15 @@ build_static() {
   install -d -m 0700 "$rootfs/root"
   install -d -m 0700 -o 65532 -g 65532 "$rootfs/home/nonroot"
   install -D -m 0555 -o 0 -g 0 "$binary" "$rootfs$path"
+}
+
+# build_static <binary> <path in image> <user> <entrypoint> [extra umoci options...] <rootfs> <ref>
+build_static() {
+  local binary=$1 path=$2 user=$3 entrypoint=$4; shift 4
+  local n=$#
+  local rootfs=${*:n-1:1} ref=${*:n:1}
+  local extra=("${@:1:n-2}")
+  static_rootfs "$rootfs" "$binary" "$path"
   pack "$rootfs" "$ref" "$out" --config.user="$user" --config.entrypoint="$entrypoint" \
     --config.env=PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
     --config.env=SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt "${extra[@]}"
@@ -538,7 +546,8 @@ component_version() {
 # name, image, path in the image, user, entrypoint (the upstream images' layout)
 components='traefik docker.io/catalog/traefik /usr/local/bin/traefik 65532:65532 /usr/local/bin/traefik
 metallb-controller docker.io/catalog/metallb-controller /controller 65534:65534 /controller
-metallb-speaker docker.io/catalog/metallb-speaker /speaker 0:0 /speaker'
+metallb-speaker docker.io/catalog/metallb-speaker /speaker 0:0 /speaker
+prometheus-config-reloader docker.io/catalog/prometheus-config-reloader /bin/prometheus-config-reloader 65534:65534 /bin/prometheus-config-reloader'
 
 missing_components=()
 
@@ -561,6 +570,54 @@ component_images() {
   done <<< "$components"
 }
 
+# --- Prometheus: the static binary build.sh makes, laid out like quay.io/prometheus/prometheus ---
+# (/bin/prometheus, the example /etc/prometheus/prometheus.yml of its module, the data directory
+# /prometheus, both owned by nobody, user nobody). The operator runs it with its own arguments.
+
+prometheus_tag() { # the Prometheus release of its Go module version: v0.305.1 -> v3.5.1, v0.53.4 -> v2.53.4
+  local version minor
+  version=$(component_version prometheus)
+  [ -n "$version" ] || return 0
+  version=${version#v0.}
+  minor=${version%%.*}
+  if [ "$minor" -ge 100 ]; then
+    echo "v$((minor / 100)).$((minor % 100)).${version#*.}"
+  else
+    echo "v2.$minor.${version#*.}"
+  fi
+}
+
+build_prometheus() {
+  local binary=$1 config=$2 rootfs=$3 ref=$4
+  static_rootfs "$rootfs" "$binary" /bin/prometheus
+  install -D -m 0644 -o 65534 -g 65534 "$config" "$rootfs/etc/prometheus/prometheus.yml"
+  chown 65534:65534 "$rootfs/etc/prometheus"
+  install -d -m 0775 -o 65534 -g 65534 "$rootfs/prometheus"
+  pack "$rootfs" "$ref" "$out" --config.user=65534:65534 --config.entrypoint=/bin/prometheus \
+    --config.cmd=--config.file=/etc/prometheus/prometheus.yml --config.cmd=--storage.tsdb.path=/prometheus \
+    --config.exposedports=9090/tcp --config.volume=/prometheus --config.workingdir=/prometheus \
+    --config.env=PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
+    --config.env=SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt \
+    --config.label="org.opencontainers.image.version=${ref##*:}"
+}
+
+prometheus_image() {
+  local tag binary="$component_dir/prometheus" module dir config
+  tag=$(prometheus_tag)
+  if [ -z "$tag" ] || [ ! -x "$binary" ]; then
+    log "SKIP docker.io/catalog/prometheus: no version in ${components_list#"$repo"/} or no $binary"
+    missing_components+=(prometheus)
+    return 0
+  fi
+  module=$(awk '$1 == "prometheus" { print $2 }' "$components_list")
+  dir=$(module_dir "$module")
+  config="$dir/documentation/examples/prometheus.yml"
+  [ -f "$config" ] || die "no documentation/examples/prometheus.yml in $module"
+  cached prometheus "docker.io/catalog/prometheus:$tag" "binary $(sha256sum < "$binary" | cut -d' ' -f1)
+config $(sha256sum < "$config" | cut -d' ' -f1)
+$(candidate ca-certificates)" build_prometheus "$binary" "$config"
+}
+
 # ---------------------------------------------------------------------------------------------
 
 refs() {
@@ -572,6 +629,7 @@ refs() {
   echo "docker.io/catalog/mysqld-exporter:$exporter_version"
   echo "docker.io/catalog/curl:$(candidate curl | sed -n 's/^curl=\([0-9]*:\)\{0,1\}\([0-9.]*\).*/\2/p')-debian"
   echo "registry.k8s.io/pause:$pause_version"
+  echo "docker.io/catalog/prometheus:$(prometheus_tag)"
   local name image path user entrypoint version
   while read -r name image path user entrypoint; do
     version=$(component_version "$name")
@@ -604,6 +662,7 @@ build() {
     pause=$(pause_binary)
     static_image pause "registry.k8s.io/pause:$pause_version" "$pause" /pause 65535:65535 /pause
   fi
+  if wanted prometheus; then prometheus_image; fi
   component_images
 }
 
@@ -617,11 +676,12 @@ wanted() {
 }
 
 import() {
-  local sock=${1:?usage: images.sh import <containerd socket>}
+  local sock=${1:?usage: images.sh import <containerd socket> [name...]}
+  shift
   [ -S "$sock" ] || die "$sock is not a socket"
   local list lines
   list=$(mktemp)
-  build > "$list"   # not in a subshell: missing_components must reach this function
+  build "$@" > "$list"   # not in a subshell: missing_components must reach this function
   lines=$(cat "$list")
   rm -f "$list"
   printf '%s\n' "$lines"
@@ -642,5 +702,5 @@ case "${1:-}" in
   build) shift; build "$@" ;;
   import) shift; import "$@" ;;
   refs) refs ;;
-  *) echo "usage: $0 build | import <containerd socket> | refs" >&2; exit 2 ;;
+  *) echo "usage: $0 build [name...] | import <containerd socket> [name...] | refs" >&2; exit 2 ;;
 esac

@@ -33,12 +33,49 @@ ETCD_PEER_PORT=12380
 APISERVER_PORT=6443
 METRICS_SERVER_PORT=4443
 COREDNS_HEALTH_PORT=18053
+PROMETHEUS_OPERATOR_PORT=18054  # its metrics and /healthz, on loopback
 
 KUBECONFIG_ADMIN="$CLUSTER_STATE/admin.kubeconfig"
 CONTAINERD_SOCKET="$CLUSTER_STATE/containerd/containerd.sock"
 
 log() { printf '[cluster %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
+
+# Processes of the node (control plane, CoreDNS, metrics-server, prometheus-operator): each with
+# its log and pid file in the state directory.
+logs="$CLUSTER_STATE/logs"
+pids="$CLUSTER_STATE/pids"
+
+start() { # start <name> <command...>: a background process with its log and pid file
+  local name=$1; shift
+  mkdir -p "$logs" "$pids"
+  setsid "$@" > "$logs/$name.log" 2>&1 < /dev/null &
+  echo $! > "$pids/$name.pid"
+}
+
+running() { [ -f "$pids/$1.pid" ] && kill -0 "$(cat "$pids/$1.pid")" 2>/dev/null; }
+
+stop() { # stop <name>: SIGTERM, then SIGKILL after 15 s
+  local name=$1 pid i
+  [ -f "$pids/$name.pid" ] || return 0
+  pid=$(cat "$pids/$name.pid")
+  if kill -0 "$pid" 2>/dev/null; then
+    kill -TERM "$pid" 2>/dev/null || true
+    for i in $(seq 1 150); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$pid" 2>/dev/null || true
+  fi
+  rm -f "$pids/$name.pid"
+}
+
+wait_for() { # wait_for <what> <seconds> <command...>
+  local what=$1 seconds=$2 deadline; shift 2
+  deadline=$((SECONDS + seconds))
+  until "$@" > /dev/null 2>&1; do
+    [ $SECONDS -lt $deadline ] || { log "timed out after ${seconds}s waiting for $what"; return 1; }
+    sleep 1
+  done
+  log "$what: ready after $((seconds - (deadline - SECONDS)))s"
+}
 
 # Lines of scripts/tools/cluster-components.txt without comments and blanks.
 component_entries() { sed -e 's/#.*//' -e '/^[[:space:]]*$/d' "$cluster_root/scripts/tools/cluster-components.txt"; }

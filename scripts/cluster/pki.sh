@@ -82,3 +82,11 @@ make_pki() {
   done
   touch "$pki_dir/.complete"
 }
+
+# client_identity <name> <subject>: a client certificate of the cluster CA and its kubeconfig
+# ($CLUSTER_STATE/<name>.kubeconfig), made once; also on a cluster whose PKI predates the name.
+client_identity() {
+  [ -f "$pki_dir/$1.crt" ] && [ -f "$CLUSTER_STATE/$1.kubeconfig" ] && return
+  issue "$1" "$2" ca
+  write_kubeconfig "$CLUSTER_STATE/$1.kubeconfig" "$1"
+}

@@ -17,6 +17,9 @@ subchart cannot be downloaded here, so this models it, for kube-prometheus-stack
   false.) Values holding templates (the chart passes selectors through `tpl`) are not modelled.
 - values.yaml defaults: every <kind>SelectorNilUsesHelmValues true, every selector and namespace
   selector `{}` (STACK_DEFAULTS below).
+- scrapeConfigSelector (ScrapeConfig objects; our charts render none) like the others, except
+  that a null selector with scrapeConfigSelectorNilUsesHelmValues false, and a null
+  scrapeConfigNamespaceSelector, leave the field out (prometheus_spec_selectors).
 - The stack's own monitors and rules (kubelet/cAdvisor, kube-state-metrics, node-exporter, the
   operator, Prometheus, Grafana; the default rules) are labelled by the helper
   `kube-prometheus-stack.labels` (templates/_helpers.tpl) or, for the kube-state-metrics and
@@ -36,7 +39,7 @@ import yaml
 STACK_VERSION = "82.15.1"
 KINDS = {"ServiceMonitor": "serviceMonitor", "PodMonitor": "podMonitor", "Probe": "probe", "PrometheusRule": "rule"}
 STACK_DEFAULTS = {"prometheus": {"prometheusSpec": {
-    key: value for prefix in KINDS.values() for key, value in (
+    key: value for prefix in [*KINDS.values(), "scrapeConfig"] for key, value in (
         (f"{prefix}SelectorNilUsesHelmValues", True), (f"{prefix}Selector", {}), (f"{prefix}NamespaceSelector", {}))
 }}}
 
@@ -79,6 +82,31 @@ def rendered_selectors(values, release):
             selector = {}
         result[kind] = (selector, spec.get(f"{prefix}NamespaceSelector") or {})
     return result
+
+
+def prometheus_spec_selectors(values, release):
+    """The selector fields of the Prometheus resource prometheus.yaml renders, in its order; a
+    field it leaves out is absent (the operator then selects nothing of that kind)."""
+    spec = values["prometheus"]["prometheusSpec"]
+    fields = {}
+    for kind, (selector, namespace_selector) in rendered_selectors(values, release).items():
+        prefix = KINDS[kind]
+        if selector is not None:
+            fields[f"{prefix}Selector"] = selector
+        fields[f"{prefix}NamespaceSelector"] = namespace_selector
+    value = spec.get("scrapeConfigSelector")
+    if "{{" in yaml.safe_dump(value):
+        raise SystemExit("scrapeConfigSelector uses a template; not modelled here")
+    if value:
+        fields["scrapeConfigSelector"] = value
+    elif spec.get("scrapeConfigSelectorNilUsesHelmValues"):
+        fields["scrapeConfigSelector"] = {"matchLabels": {"release": release}}
+    elif value is not None:
+        fields["scrapeConfigSelector"] = {}
+    namespace_selector = spec.get("scrapeConfigNamespaceSelector")
+    if namespace_selector is not None:
+        fields["scrapeConfigNamespaceSelector"] = namespace_selector
+    return fields
 
 
 def matches(selector, labels):

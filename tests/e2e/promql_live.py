@@ -6,7 +6,8 @@
 Dashboards: each template variable is resolved the way Grafana does (label_values(<selector>,
 <label>) through the series API; "All" = every value): a variable used with =~ becomes the
 alternation of its values, one used with = its first value. A variable with no values (its source
-metric is absent here) takes the stack's value from FALLBACK. $__rate_interval becomes 1m.
+metric is absent here) takes the stack's value from FALLBACK. $__rate_interval becomes 1m, or
+$RATE_INTERVAL when set (Grafana's value is four scrape intervals: 2m for a 30s scrape).
 Rules: every recording rule's expression and every alert's expression.
 
 An expression that returns no series fails, unless EXPECTED_EMPTY lists it (by alert name or
@@ -18,6 +19,7 @@ A listed expression that does return series is reported too, so the list cannot 
 Prints one line per expression; exits 1 on any failure.
 """
 import json
+import os
 import pathlib
 import re
 import sys
@@ -83,7 +85,8 @@ def dashboard_exprs(base, path):
 
 
 def substitute(expr, values):
-    expr = expr.replace("$__rate_interval", "1m").replace("$__interval", "1m")
+    rate_interval = os.environ.get("RATE_INTERVAL", "1m")
+    expr = expr.replace("$__rate_interval", rate_interval).replace("$__interval", "1m")
 
     def regex_use(match):
         name = match.group(1)

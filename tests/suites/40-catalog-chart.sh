@@ -179,6 +179,9 @@ YAML
 refute "the check catches the stack's default selector (release label only: ours unscraped)" \
   "FAIL ours: ServiceMonitor" \
   python3 "$here/prometheus_selection.py" "$work/rendered/default.yaml" "$repo/charts/catalog/values.yaml" "$work/select-by-release.yaml"
+check "the test cluster's Prometheus resource has the selectors the stack renders (tests/cluster/prometheus_cr_test.py)" \
+  python3 "$repo/tests/cluster/prometheus_cr_test.py"
+tail -n 1 "$work/out" | sed 's/^/     /'
 
 step "alert rules: promtool check rules + test rules"
 python3 - "$work/rendered/default.yaml" "$work/rules.yaml" <<'PY'
