@@ -9,7 +9,15 @@
 #   - CRUD and read-your-writes through the Ingress at MetalLB's address, asked from a network
 #     namespace on the node's bridge (so MetalLB must answer ARP), with proof that reads hit a
 #     replica and writes the primary;
+#   - a bad release rolls itself back, `helm rollback` of a wrong one, the release on a schema a
+#     newer release migrated, k6 making the HPA scale out and in;
+#   - a zero-downtime rollout and self-healing (API pods, the replica, the primary deleted) under
+#     k6's steady load, every acknowledged write found in the table afterwards;
+#   - prometheus-operator's Prometheus: targets, rules and every panel on live data, the
+#     replication alert pending then firing; the backup Job and the restore drill;
 #   - teardown leaves nothing on the host and every host setting as it was.
+# Every failed request of every step is counted and printed. CLUSTER_FIGURES=<file> writes the
+# figures of a passing run there (make cluster-figures).
 # helm-diff cannot be had here, so the suite runs `helmfile sync` where users run `apply`
 # (tests/helmfile checks apply's own settings).
 set -euo pipefail
@@ -453,6 +461,35 @@ steady_wait rollout
 figure "rollout: k6 requests failed" "$failures of $requests"
 check_eq "no request failed during the rollout" 0 echo "$failures"
 check "every acknowledged write ($acked) is in the table" acked_in_table rollout
+
+step "monitoring: prometheus-operator's Prometheus on live data, and the replication alert (docs/grafana.md)"
+# The core of kube-prometheus-stack (scripts/cluster/monitoring.sh): a Prometheus selecting our
+# ServiceMonitors and PrometheusRules with the selectors the stack renders from our values.
+prometheus_url=$("$repo/scripts/cluster/monitoring.sh" url)
+check "targets up, every rule loaded, every panel and rule expression evaluated (tests/cluster/monitoring_check.py)" \
+  python3 "$repo/tests/cluster/monitoring_check.py" "$prometheus_url"
+grep -E '^(ok   target|ok   rules|FAIL)|expressions:' "$work/out" | sed 's/^/     /'
+alert_state() { # the state of MySQLReplicationSQLThreadStopped for mysql-1, if any
+  curl -fsS "$prometheus_url/api/v1/alerts" | jq -r '.data.alerts[]
+    | select(.labels.alertname == "MySQLReplicationSQLThreadStopped" and .labels.pod == "mysql-1") | .state'
+}
+check_eq "MySQLReplicationSQLThreadStopped is quiet while the replica replicates" "" alert_state
+root_sql mysql-1 "STOP SLAVE SQL_THREAD"
+stopped_at=$SECONDS pending_at="" firing_at=""
+for _ in $(seq 240); do
+  case $(alert_state) in
+    pending) pending_at=${pending_at:-$((SECONDS - stopped_at))} ;;
+    firing) firing_at=$((SECONDS - stopped_at)); break ;;
+  esac
+  sleep 1
+done
+check "STOP SLAVE SQL_THREAD on mysql-1: the alert went pending (after ${pending_at:-never}s)" test -n "$pending_at"
+check "  then firing (after ${firing_at:-never}s; its for: is 2m)" test -n "$firing_at"
+figure "replication alert after STOP SLAVE SQL_THREAD: pending, then firing (for: 2m)" "${pending_at:-never} s, ${firing_at:-never} s"
+root_sql mysql-1 "START SLAVE SQL_THREAD"
+for _ in $(seq 60); do [ -z "$(alert_state)" ] && break; sleep 1; done
+check_eq "  and resolved once the SQL thread runs again" "" alert_state
+check "the replica replicates again" replicating
 
 step "self-healing under k6: API pods, the replica and the primary deleted (docs/mysql-failover.md, 'Pods that die')"
 # Two pods per API, as staging and production run them: with one, the Ingress has nowhere to send
