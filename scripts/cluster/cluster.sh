@@ -33,7 +33,6 @@ saved_sysctls="$CATALOG_CACHE/cluster-host-sysctls"  # outside the state dir: su
 
 # --- host ------------------------------------------------------------------------------------
 
-uplink() { ip -o route show default | awk '{ for (i = 1; i < NF; i++) if ($i == "dev") print $(i + 1) }' | sort -u; }
 
 save_sysctls() {
   [ -f "$saved_sysctls" ] && return  # an earlier run that did not finish restoring: keep its values
@@ -314,18 +313,16 @@ down() {
 
 # iptables chains Kubernetes components create (kubelet's canaries, kube-proxy's leftovers).
 remove_kube_chains() {
-  local table chain
+  local table chain chains
   for table in filter nat mangle; do
-    for chain in $(iptables -t "$table" -S 2>/dev/null | awk '$1 == "-N" && $2 ~ /^KUBE-/ { print $2 }'); do
+    chains=$(iptables -t "$table" -S 2>/dev/null | awk '$1 == "-N" && $2 ~ /^KUBE-/ { print $2 }')
+    # Jumps into them first (from any chain), then their rules, then the chains themselves.
+    for chain in $chains; do
       iptables -t "$table" -S 2>/dev/null | awk -v c="$chain" '$1 == "-A" && $0 ~ ("-j " c "( |$)") { $1 = "-D"; print }' \
         | while read -r rule; do eval "iptables -t $table $rule" 2>/dev/null || true; done
     done
-    for chain in $(iptables -t "$table" -S 2>/dev/null | awk '$1 == "-N" && $2 ~ /^KUBE-/ { print $2 }'); do
-      iptables -t "$table" -F "$chain" 2>/dev/null || true
-    done
-    for chain in $(iptables -t "$table" -S 2>/dev/null | awk '$1 == "-N" && $2 ~ /^KUBE-/ { print $2 }'); do
-      iptables -t "$table" -X "$chain" 2>/dev/null || true
-    done
+    for chain in $chains; do iptables -t "$table" -F "$chain" 2>/dev/null || true; done
+    for chain in $chains; do iptables -t "$table" -X "$chain" 2>/dev/null || true; done
   done
 }
 

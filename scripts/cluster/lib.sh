@@ -77,6 +77,9 @@ wait_for() { # wait_for <what> <seconds> <command...>
   log "$what: ready after $((seconds - (deadline - SECONDS)))s"
 }
 
+# The host's uplinks: the devices of its default routes (the guard keeps the cluster off them).
+uplink() { ip -o route show default | awk '{ for (i = 1; i < NF; i++) if ($i == "dev") print $(i + 1) }' | sort -u; }
+
 # Lines of scripts/tools/cluster-components.txt without comments and blanks.
 component_entries() { sed -e 's/#.*//' -e '/^[[:space:]]*$/d' "$cluster_root/scripts/tools/cluster-components.txt"; }
 

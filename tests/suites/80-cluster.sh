@@ -85,7 +85,7 @@ check "metrics-server answers kubectl top (real CPU figures)" kubectl top node "
 sed 's/^/     /' "$work/out"
 guard_rules() { # the guard's DROP rules on each uplink for the cluster's /16, first in mangle
   local dev
-  for dev in $(ip -o route show default | awk '{ for (i = 1; i < NF; i++) if ($i == "dev") print $(i + 1) }'); do
+  for dev in $(uplink); do
     iptables -t mangle -C CATALOG-GUARD-IN -i "$dev" -d "$CLUSTER_SUPERNET" -j DROP &&
       iptables -t mangle -C CATALOG-GUARD-OUT -o "$dev" -s "$CLUSTER_SUPERNET" -j DROP &&
       iptables -t mangle -C CATALOG-GUARD-OUT -o "$dev" -d "$CLUSTER_SUPERNET" -j DROP || return 1
@@ -462,6 +462,8 @@ figure "rollout: k6 requests failed" "$failures of $requests"
 check_eq "no request failed during the rollout" 0 echo "$failures"
 check "every acknowledged write ($acked) is in the table" acked_in_table rollout
 
+# Before self-healing: its 503s would give the 5xx panel series that tests/cluster/expected-empty.txt
+# says a healthy cluster does not have.
 step "monitoring: prometheus-operator's Prometheus on live data, and the replication alert (docs/grafana.md)"
 # The core of kube-prometheus-stack (scripts/cluster/monitoring.sh): a Prometheus selecting our
 # ServiceMonitors and PrometheusRules with the selectors the stack renders from our values.
