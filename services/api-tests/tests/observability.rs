@@ -81,6 +81,90 @@ async fn metrics_show_red_histograms_pool_gauges_and_consistency_waits() {
     assert_has(&read, "target_info", &[r#"service_name="read-api""#]);
 }
 
+/// Every request is counted once, however it ends: cut off by the request timeout (503), or
+/// abandoned by its client (recorded as 499 if the server sees it go, else as the timeout's 503).
+#[tokio::test(flavor = "multi_thread")]
+async fn timed_out_and_abandoned_requests_leave_the_active_gauge_and_are_counted() {
+    let stack = Stack::start_with(
+        &[],
+        &[
+            ("CATALOG__CONSISTENCY__WAIT_TIMEOUT_MS", "5000"),
+            ("CATALOG__SERVER__REQUEST_TIMEOUT_MS", "300"),
+        ],
+    )
+    .await;
+    stack.cluster.stop_replica_sql_thread();
+    let (item, token) = stack.create_ok("METRIC-TIMEOUT").await;
+    let url = stack.read_item_url(&item);
+    let timed_out = stack
+        .http
+        .get(&url)
+        .header("x-consistency-token", &token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(timed_out.status(), 503);
+    let abandoned = stack
+        .http
+        .get(&url)
+        .header("x-consistency-token", &token)
+        .timeout(std::time::Duration::from_millis(100))
+        .send()
+        .await;
+    assert!(
+        abandoned.is_err(),
+        "the client gives up first: {abandoned:?}"
+    );
+    // Past the server's own timeout, so the abandoned request has ended either way.
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    stack.cluster.start_replica_sql_thread();
+
+    let read = scrape(&stack, &stack.read).await;
+    let route = r#"http_route="/api/read/v1/items/{id}""#;
+    let active = sample(
+        &read,
+        "http_server_active_requests",
+        &[r#"http_request_method="GET""#],
+    );
+    let cut_off = sample(
+        &read,
+        "http_server_request_duration_seconds_count",
+        &[route, r#"http_response_status_code="503""#],
+    );
+    let abandoned = sample(
+        &read,
+        "http_server_request_duration_seconds_count",
+        &[route, r#"http_response_status_code="499""#],
+    );
+    println!("GET in flight {active}, recorded 503: {cut_off}, 499: {abandoned}");
+    assert_eq!(active, 0.0, "no request stays active:\n{read}");
+    assert!(
+        cut_off >= 1.0,
+        "the timeout's 503 is in the histogram:\n{read}"
+    );
+    assert_eq!(
+        cut_off + abandoned,
+        2.0,
+        "each of the two counted once:\n{read}"
+    );
+}
+
+/// The sum of the samples of `metric` whose labels include all of `labels`.
+fn sample(exposition: &str, metric: &str, labels: &[&str]) -> f64 {
+    exposition
+        .lines()
+        .filter(|line| is_sample(line, metric, labels))
+        .filter_map(|line| line.rsplit(' ').next()?.parse::<f64>().ok())
+        .fold(0.0, |total, value| total + value)
+}
+
+/// A sample line of `metric` (not of a longer name it prefixes) carrying all of `labels`.
+fn is_sample(line: &str, metric: &str, labels: &[&str]) -> bool {
+    line.strip_prefix(metric)
+        .is_some_and(|rest| rest.starts_with('{') || rest.starts_with(' '))
+        && labels.iter().all(|label| line.contains(label))
+}
+
 async fn scrape(stack: &Stack, app: &TestApp) -> String {
     let response = stack
         .http
@@ -98,11 +182,9 @@ async fn scrape(stack: &Stack, app: &TestApp) -> String {
 }
 
 fn assert_has(exposition: &str, metric: &str, labels: &[&str]) {
-    let found = exposition.lines().any(|line| {
-        line.strip_prefix(metric)
-            .is_some_and(|rest| rest.starts_with('{') || rest.starts_with(' '))
-            && labels.iter().all(|label| line.contains(label))
-    });
+    let found = exposition
+        .lines()
+        .any(|line| is_sample(line, metric, labels));
     assert!(
         found,
         "no {metric} sample with {labels:?} in:\n{exposition}"

@@ -87,29 +87,65 @@ pub async fn record_metrics(
     request: Request,
     next: Next,
 ) -> Response {
-    let route = request
-        .extensions()
-        .get::<MatchedPath>()
-        .map(|p| p.as_str().to_owned())
-        .unwrap_or_else(|| "unmatched".to_owned());
-    let method = request.method().as_str().to_owned();
-    let active = [KeyValue::new("http.request.method", method.clone())];
-    metrics.http_active_requests.add(1, &active);
-    let started = Instant::now();
+    let mut record = RequestRecord::start(metrics, &request);
     let response = next.run(request).await;
-    metrics.http_active_requests.add(-1, &active);
-    metrics.http_request_duration.record(
-        started.elapsed().as_secs_f64(),
-        &[
-            KeyValue::new("http.route", route),
-            KeyValue::new("http.request.method", method),
-            KeyValue::new(
-                "http.response.status_code",
-                i64::from(response.status().as_u16()),
-            ),
-        ],
-    );
+    record.status = Some(response.status().as_u16());
     response
+}
+
+/// nginx's "client closed request": a request whose future was dropped before it answered.
+const CLIENT_CLOSED_REQUEST: u16 = 499;
+
+/// One request in the metrics, counted exactly once however it ends: when dropped, whether after
+/// its response or with its future (the client went away), it leaves the active gauge and enters
+/// the duration histogram.
+struct RequestRecord {
+    metrics: Arc<Metrics>,
+    route: String,
+    method: String,
+    started: Instant,
+    status: Option<u16>,
+}
+
+impl RequestRecord {
+    fn start(metrics: Arc<Metrics>, request: &Request) -> Self {
+        let route = request
+            .extensions()
+            .get::<MatchedPath>()
+            .map(|p| p.as_str().to_owned())
+            .unwrap_or_else(|| "unmatched".to_owned());
+        let method = request.method().as_str().to_owned();
+        metrics
+            .http_active_requests
+            .add(1, &[KeyValue::new("http.request.method", method.clone())]);
+        Self {
+            metrics,
+            route,
+            method,
+            started: Instant::now(),
+            status: None,
+        }
+    }
+}
+
+impl Drop for RequestRecord {
+    fn drop(&mut self) {
+        let method = KeyValue::new("http.request.method", self.method.clone());
+        self.metrics
+            .http_active_requests
+            .add(-1, std::slice::from_ref(&method));
+        self.metrics.http_request_duration.record(
+            self.started.elapsed().as_secs_f64(),
+            &[
+                KeyValue::new("http.route", self.route.clone()),
+                method,
+                KeyValue::new(
+                    "http.response.status_code",
+                    i64::from(self.status.unwrap_or(CLIENT_CLOSED_REQUEST)),
+                ),
+            ],
+        );
+    }
 }
 
 /// Answers 503 when a request takes longer than the configured bound.

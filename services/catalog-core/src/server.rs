@@ -211,9 +211,10 @@ fn api_router(
         .merge(health)
         .fallback(http::route_not_found)
         .method_not_allowed_fallback(http::method_not_allowed)
-        // Router::layer wraps each route (after routing), so the metrics see the route template.
-        .layer(from_fn_with_state(metrics, http::record_metrics))
+        // Router::layer wraps each route (after routing), so the metrics see the route template;
+        // they wrap the timeout, so its 503 is recorded like any answer.
         .layer(from_fn_with_state(timeout, http::enforce_timeout))
+        .layer(from_fn_with_state(metrics, http::record_metrics))
         .layer(DefaultBodyLimit::max(settings.server.body_limit_bytes))
         .layer(from_fn(http::request_context))
         .layer(PropagateRequestIdLayer::new(X_REQUEST_ID.clone()))
