@@ -211,21 +211,13 @@ pub fn path_param(path: Result<Path<String>, PathRejection>) -> Result<String, A
         .map_err(|r| ApiError::BadRequest(format!("bad path parameter: {}", r.body_text())))
 }
 
-/// Query parameters in order, or 400; parameters not in `known` are refused.
+/// Query parameters in order, or 400 (a parameter given twice included). The caller refuses the
+/// names it does not know, where it matches the ones it does, with [`unknown_query_parameter`].
 pub fn query_params(
     query: Result<Query<Vec<(String, String)>>, QueryRejection>,
-    known: &[&str],
 ) -> Result<Vec<(String, String)>, ApiError> {
     let Query(params) =
         query.map_err(|r| ApiError::BadRequest(format!("bad query string: {}", r.body_text())))?;
-    if let Some((name, _)) = params
-        .iter()
-        .find(|(name, _)| !known.contains(&name.as_str()))
-    {
-        return Err(ApiError::BadRequest(format!(
-            "unknown query parameter `{name}`"
-        )));
-    }
     let mut seen = std::collections::HashSet::new();
     if let Some((name, _)) = params.iter().find(|(name, _)| !seen.insert(name.as_str())) {
         return Err(ApiError::BadRequest(format!(
@@ -233,6 +225,10 @@ pub fn query_params(
         )));
     }
     Ok(params)
+}
+
+pub fn unknown_query_parameter(name: &str) -> ApiError {
+    ApiError::BadRequest(format!("unknown query parameter `{name}`"))
 }
 
 /// `GET /metrics` on the admin port.

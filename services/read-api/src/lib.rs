@@ -14,7 +14,7 @@ use catalog_core::consistency::GtidPosition;
 use catalog_core::db::timed;
 use catalog_core::entity::item::{self, Entity as Items};
 use catalog_core::error::{FieldError, Problem};
-use catalog_core::http::{path_param, query_params};
+use catalog_core::http::{path_param, query_params, unknown_query_parameter};
 use catalog_core::item::{
     Item, ItemPage, decode_cursor, encode_cursor, etag, if_none_match_matches, parse_id,
 };
@@ -128,7 +128,7 @@ async fn list_items(
     query: Result<Query<Vec<(String, String)>>, QueryRejection>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let filter = ListFilter::parse(query_params(query, &["limit", "cursor", "sku", "q"])?)?;
+    let filter = ListFilter::parse(query_params(query)?)?;
     let token = consistency_token(&headers)?;
     let mut models = timed(&ctx.metrics, "select_page", async {
         match token {
@@ -188,7 +188,7 @@ impl ListFilter {
                 "cursor" => filter.after = Some(decode_cursor(&value)?),
                 "sku" => filter.sku = Some(bounded_text("sku", value, 64)?),
                 "q" => filter.name_contains = Some(bounded_text("q", value, 200)?),
-                _ => unreachable!("query_params refuses unknown parameters"),
+                unknown => return Err(unknown_query_parameter(unknown)),
             }
         }
         Ok(filter)
@@ -302,4 +302,22 @@ async fn applied_position(connection: &impl ConnectionTrait) -> Result<GtidPosit
             "server reported GTID position {text:?}: {e}"
         ))
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_unknown_list_parameter_is_a_400_not_a_panic() {
+        let params = vec![
+            ("limit".to_owned(), "5".to_owned()),
+            ("colour".to_owned(), "red".to_owned()),
+        ];
+        let error = ListFilter::parse(params).err().expect("refused");
+        assert!(
+            matches!(&error, ApiError::BadRequest(detail) if detail.contains("`colour`")),
+            "{error:?}"
+        );
+    }
 }
