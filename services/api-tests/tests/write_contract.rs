@@ -191,6 +191,31 @@ async fn duplicate_sku_is_409_regardless_of_case_and_race(stack: &Stack) {
     );
 }
 
+/// A unique key other than the SKU's (one a later migration may add) is named in its 409, not
+/// passed off as a duplicate SKU.
+#[tokio::test(flavor = "multi_thread")]
+async fn another_unique_key_is_named_in_the_409() {
+    let stack = Stack::start().await;
+    stack
+        .cluster
+        .primary
+        .sql("CREATE UNIQUE INDEX items_name_unique ON catalog.items (name)");
+    let create = |sku: &str| {
+        stack
+            .http
+            .post(stack.write.url("/api/write/v1/items"))
+            .json(&json!({"sku": sku, "name": "One of a kind", "price_cents": 1, "currency": "EUR", "stock": 1}))
+            .send()
+    };
+    assert_eq!(create("NAME-1").await.unwrap().status(), 201);
+    let problem = assert_problem(create("NAME-2").await.unwrap(), 409, "conflict").await;
+    let detail = problem["detail"].as_str().unwrap();
+    assert!(
+        detail.contains("items_name_unique") && !detail.contains("sku"),
+        "{problem}"
+    );
+}
+
 async fn put_replaces_and_bumps_the_version(stack: &Stack) {
     let (item, _) = stack.create_ok("PUT-1").await;
     let url = stack.write_item_url(&item);

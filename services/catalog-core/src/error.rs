@@ -143,14 +143,38 @@ impl IntoResponse for ApiError {
 
 impl From<DbErr> for ApiError {
     fn from(error: DbErr) -> Self {
-        if let Some(SqlErr::UniqueConstraintViolation(_)) = error.sql_err() {
-            return ApiError::Conflict("an item with this sku already exists".into());
+        if let Some(SqlErr::UniqueConstraintViolation(message)) = error.sql_err() {
+            return unique_violation(&message);
         }
         if is_unavailable(&error) {
             tracing::warn!(error = %error, "database unavailable");
             return ApiError::Unavailable("the database is unavailable; retry shortly".into());
         }
         ApiError::Internal(error.into())
+    }
+}
+
+/// The schema's unique keys and what a violation of each means to a client.
+const UNIQUE_KEYS: &[(&str, &str)] =
+    &[("items_sku_unique", "an item with this sku already exists")];
+
+/// A 409 for a unique-key violation, by the key's name in the server's message: MariaDB writes
+/// "Duplicate entry '<value>' for key '<key>'" (MySQL 8: '<table>.<key>'). A key not listed in
+/// `UNIQUE_KEYS` is named, never passed off as another.
+fn unique_violation(message: &str) -> ApiError {
+    let key = message
+        .rsplit_once("for key '")
+        .and_then(|(_, rest)| rest.split('\'').next())
+        .map(|key| key.rsplit('.').next().unwrap_or(key))
+        .unwrap_or_default();
+    match UNIQUE_KEYS.iter().find(|(name, _)| *name == key) {
+        Some((_, meaning)) => ApiError::Conflict((*meaning).into()),
+        None if key.is_empty() => {
+            ApiError::Conflict("the change conflicts with existing data".into())
+        }
+        None => ApiError::Conflict(format!(
+            "the change conflicts with existing data (unique key `{key}`)"
+        )),
     }
 }
 
@@ -177,5 +201,37 @@ fn is_unavailable(error: &DbErr) -> bool {
             matches!(code, Some(1205 | 1213 | 1290 | 1927 | 2006 | 2013))
         }
         _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn conflict_detail(message: &str) -> String {
+        match unique_violation(message) {
+            ApiError::Conflict(detail) => detail,
+            other => panic!("not a conflict: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn unique_violations_are_told_apart_by_key() {
+        let sku = "Duplicate entry 'mug-1' for key 'items_sku_unique'";
+        assert_eq!(conflict_detail(sku), "an item with this sku already exists");
+        let mysql8 = "Duplicate entry 'mug-1' for key 'items.items_sku_unique'";
+        assert_eq!(
+            conflict_detail(mysql8),
+            "an item with this sku already exists"
+        );
+        let other = "Duplicate entry 'x' for key 'items_name_unique'";
+        assert_eq!(
+            conflict_detail(other),
+            "the change conflicts with existing data (unique key `items_name_unique`)"
+        );
+        assert_eq!(
+            conflict_detail("something else"),
+            "the change conflicts with existing data"
+        );
     }
 }
