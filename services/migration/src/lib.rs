@@ -1,5 +1,5 @@
 //! Schema migrations of the `catalog` database. They never run at service start: `write-api
-//! migrate` applies them, in Kubernetes as a pre-install/pre-upgrade hook Job, as
+//! migrate` applies them, in Kubernetes as a post-install/pre-upgrade hook Job, as
 //! `catalog_migrator`. Keep every migration forward-compatible: the running (older) release
 //! must keep working against the new schema until its pods are replaced, and `helm rollback`
 //! does not undo a migration.
