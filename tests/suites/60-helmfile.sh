@@ -81,7 +81,6 @@ step "tofu output hand-over: .state/infra/local.yaml replaces the local defaults
 mkdir -p "$copy/.state/infra"
 cat >"$copy/.state/infra/local.yaml" <<'YAML'
 infra:
-  ingressIP: 172.19.255.10
   grafanaIP: 172.19.255.11
   nfs:
     server: nfs.from-tofu.test

@@ -12,7 +12,6 @@ output "helmfile_values" {
   description = "State values for helmfile (written to .state/infra/<env>.yaml, see docs/quickstart-cluster.md)."
   value = yamlencode({
     infra = {
-      ingressIP = module.platform.ingress_controller_ip
       grafanaIP = module.platform.grafana_ip
       nfs       = module.platform.nfs_server
     }

@@ -27,7 +27,6 @@ output "helmfile_values" {
   description = "State values for `helmfile -e local` (written to .state/infra/local.yaml, see docs/quickstart-cluster.md)."
   value = yamlencode({
     infra = {
-      ingressIP = module.platform.ingress_controller_ip
       grafanaIP = module.platform.grafana_ip
       nfs       = module.platform.nfs_server
     }

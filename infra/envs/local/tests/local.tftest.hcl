@@ -37,7 +37,6 @@ run "helmfile_values_carry_the_metallb_addresses_and_nfs_server" {
   assert {
     condition = yamldecode(output.helmfile_values) == {
       infra = {
-        ingressIP = "172.18.255.200"
         grafanaIP = "172.18.255.201"
         nfs       = { server = "nfs-server.nfs-server.svc.cluster.local", share = "/" }
       }
