@@ -196,9 +196,6 @@ pub enum LogFormat {
 pub struct Secret(String);
 
 impl Secret {
-    pub fn new(value: impl Into<String>) -> Self {
-        Secret(value.into())
-    }
     pub fn expose(&self) -> &str {
         &self.0
     }
