@@ -524,12 +524,13 @@ back_ready() {
 
 steady_start api-pods 40s
 for api in read-api write-api; do
-  pod=$(kubectl -n catalog get pods -l "app.kubernetes.io/name=$api" -o name | head -n 1)
+  # (jsonpath, not `| head`: under pipefail, head leaving early can kill kubectl with SIGPIPE)
+  pod=$(kubectl -n catalog get pods -l "app.kubernetes.io/name=$api" -o 'jsonpath={.items[0].metadata.name}')
   replace_start=$SECONDS
-  kubectl -n catalog delete "$pod" --wait=false > /dev/null
+  kubectl -n catalog delete pod "$pod" --wait=false > /dev/null
   sleep 2
   for _ in $(seq 120); do api_pods_ready "$api" 2 && break; sleep 1; done
-  check "$api: ${pod#pod/} deleted, 2 Ready pods again after $((SECONDS - replace_start))s" api_pods_ready "$api" 2
+  check "$api: $pod deleted, 2 Ready pods again after $((SECONDS - replace_start))s" api_pods_ready "$api" 2
   figure "$api pod deleted: 2 Ready pods again after" "$((SECONDS - replace_start)) s"
 done
 steady_wait api-pods
