@@ -176,6 +176,11 @@ impl Stack {
             .url(&format!("/api/read/v1/items/{}", item_id(item)))
     }
 
+    /// A GET of `url` carrying a write's consistency token (read-your-writes).
+    pub fn get_with_token(&self, url: &str, token: &str) -> reqwest::RequestBuilder {
+        self.http.get(url).header("x-consistency-token", token)
+    }
+
     /// Creates an item and returns (body, consistency token).
     pub async fn create_ok(&self, sku: &str) -> (Value, String) {
         let response = self.create(sku).await;

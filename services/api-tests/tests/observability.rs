@@ -11,13 +11,7 @@ async fn metrics_show_red_histograms_pool_gauges_and_consistency_waits() {
     let stack = Stack::start().await;
     let (item, token) = stack.create_ok("METRIC-1").await;
     let url = stack.read_item_url(&item);
-    stack
-        .http
-        .get(&url)
-        .header("x-consistency-token", &token)
-        .send()
-        .await
-        .unwrap();
+    stack.get_with_token(&url, &token).send().await.unwrap();
     stack
         .http
         .get(stack.write.url("/api/write/nope"))
@@ -96,18 +90,10 @@ async fn timed_out_and_abandoned_requests_leave_the_active_gauge_and_are_counted
     stack.cluster.stop_replica_sql_thread();
     let (item, token) = stack.create_ok("METRIC-TIMEOUT").await;
     let url = stack.read_item_url(&item);
-    let timed_out = stack
-        .http
-        .get(&url)
-        .header("x-consistency-token", &token)
-        .send()
-        .await
-        .unwrap();
+    let timed_out = stack.get_with_token(&url, &token).send().await.unwrap();
     assert_eq!(timed_out.status(), 503);
     let abandoned = stack
-        .http
-        .get(&url)
-        .header("x-consistency-token", &token)
+        .get_with_token(&url, &token)
         .timeout(std::time::Duration::from_millis(100))
         .send()
         .await;

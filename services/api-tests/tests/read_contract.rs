@@ -18,13 +18,7 @@ async fn read_api_contract() {
 async fn get_answers_200_with_etag_and_304_when_unchanged(stack: &Stack) {
     let (created, token) = stack.create_ok("GET-1").await;
     let url = stack.read_item_url(&created);
-    let response = stack
-        .http
-        .get(&url)
-        .header("x-consistency-token", &token)
-        .send()
-        .await
-        .unwrap();
+    let response = stack.get_with_token(&url, &token).send().await.unwrap();
     assert_eq!(response.status(), 200);
     assert_eq!(header(response.headers(), "etag"), "\"1\"");
     let item: Value = response.json().await.unwrap();
@@ -75,13 +69,7 @@ async fn list_pages_through_everything_once(stack: &Stack) {
         if let Some(cursor) = &cursor {
             url.push_str(&format!("&cursor={cursor}"));
         }
-        let response = stack
-            .http
-            .get(&url)
-            .header("x-consistency-token", &token)
-            .send()
-            .await
-            .unwrap();
+        let response = stack.get_with_token(&url, &token).send().await.unwrap();
         assert_eq!(response.status(), 200);
         let page: Value = response.json().await.unwrap();
         let items = page["items"].as_array().unwrap();
@@ -256,13 +244,7 @@ async fn a_token_the_replica_cannot_reach_in_time_is_503_replica_lag() {
     let url = stack.read_item_url(&item);
 
     let started = Instant::now();
-    let response = stack
-        .http
-        .get(&url)
-        .header("x-consistency-token", &token)
-        .send()
-        .await
-        .unwrap();
+    let response = stack.get_with_token(&url, &token).send().await.unwrap();
     let waited = started.elapsed();
     assert_eq!(header(response.headers(), "retry-after"), "1");
     let problem = assert_problem(response, 503, "replica-lag").await;
@@ -286,13 +268,7 @@ async fn a_token_the_replica_cannot_reach_in_time_is_503_replica_lag() {
     assert_problem(stack.http.get(&url).send().await.unwrap(), 404, "not-found").await;
 
     stack.cluster.start_replica_sql_thread();
-    let response = stack
-        .http
-        .get(&url)
-        .header("x-consistency-token", &token)
-        .send()
-        .await
-        .unwrap();
+    let response = stack.get_with_token(&url, &token).send().await.unwrap();
     assert_eq!(
         response.status(),
         200,
@@ -314,13 +290,7 @@ async fn a_read_with_the_token_sees_the_write_a_read_without_may_not() {
         404,
         "without the token the delayed replica does not have it yet"
     );
-    let fresh = stack
-        .http
-        .get(&url)
-        .header("x-consistency-token", &token)
-        .send()
-        .await
-        .unwrap();
+    let fresh = stack.get_with_token(&url, &token).send().await.unwrap();
     assert_eq!(fresh.status(), 200, "with the token read-api waits for it");
     assert_eq!(fresh.json::<Value>().await.unwrap(), item);
 
@@ -345,9 +315,7 @@ async fn a_read_with_the_token_sees_the_write_a_read_without_may_not() {
         .unwrap();
     assert_eq!(stale["version"], 1, "without the token: the old state");
     let fresh: Value = stack
-        .http
-        .get(&url)
-        .header("x-consistency-token", &token)
+        .get_with_token(&url, &token)
         .send()
         .await
         .unwrap()
@@ -373,13 +341,7 @@ async fn a_request_over_the_timeout_is_503_unavailable() {
     let (item, token) = stack.create_ok("SLOW-1").await;
     let url = stack.read_item_url(&item);
     let started = Instant::now();
-    let response = stack
-        .http
-        .get(&url)
-        .header("x-consistency-token", &token)
-        .send()
-        .await
-        .unwrap();
+    let response = stack.get_with_token(&url, &token).send().await.unwrap();
     let waited = started.elapsed();
     let problem = assert_problem(response, 503, "unavailable").await;
     assert!(
