@@ -176,6 +176,24 @@ impl Stack {
             .url(&format!("/api/read/v1/items/{}", item_id(item)))
     }
 
+    /// A stack whose requests time out after 300 ms (consistency waits may last 5 s) and whose
+    /// replica has stopped applying: returns it with the read URL and token of an item created
+    /// under `sku`, a GET of which can only be cut off by the request timeout.
+    pub async fn start_with_a_read_that_times_out(sku: &str) -> (Stack, String, String) {
+        let stack = Stack::start_with(
+            &[],
+            &[
+                ("CATALOG__CONSISTENCY__WAIT_TIMEOUT_MS", "5000"),
+                ("CATALOG__SERVER__REQUEST_TIMEOUT_MS", "300"),
+            ],
+        )
+        .await;
+        stack.cluster.stop_replica_sql_thread();
+        let (item, token) = stack.create_ok(sku).await;
+        let url = stack.read_item_url(&item);
+        (stack, url, token)
+    }
+
     /// A GET of `url` carrying a write's consistency token (read-your-writes).
     pub fn get_with_token(&self, url: &str, token: &str) -> reqwest::RequestBuilder {
         self.http.get(url).header("x-consistency-token", token)

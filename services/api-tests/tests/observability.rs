@@ -79,17 +79,7 @@ async fn metrics_show_red_histograms_pool_gauges_and_consistency_waits() {
 /// abandoned by its client (recorded as 499 if the server sees it go, else as the timeout's 503).
 #[tokio::test(flavor = "multi_thread")]
 async fn timed_out_and_abandoned_requests_leave_the_active_gauge_and_are_counted() {
-    let stack = Stack::start_with(
-        &[],
-        &[
-            ("CATALOG__CONSISTENCY__WAIT_TIMEOUT_MS", "5000"),
-            ("CATALOG__SERVER__REQUEST_TIMEOUT_MS", "300"),
-        ],
-    )
-    .await;
-    stack.cluster.stop_replica_sql_thread();
-    let (item, token) = stack.create_ok("METRIC-TIMEOUT").await;
-    let url = stack.read_item_url(&item);
+    let (stack, url, token) = Stack::start_with_a_read_that_times_out("METRIC-TIMEOUT").await;
     let timed_out = stack.get_with_token(&url, &token).send().await.unwrap();
     assert_eq!(timed_out.status(), 503);
     let abandoned = stack

@@ -329,17 +329,7 @@ async fn a_read_with_the_token_sees_the_write_a_read_without_may_not() {
 /// A request over `server.request_timeout_ms` is cut off with 503, whatever it waits for.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_request_over_the_timeout_is_503_unavailable() {
-    let stack = Stack::start_with(
-        &[],
-        &[
-            ("CATALOG__CONSISTENCY__WAIT_TIMEOUT_MS", "5000"),
-            ("CATALOG__SERVER__REQUEST_TIMEOUT_MS", "300"),
-        ],
-    )
-    .await;
-    stack.cluster.stop_replica_sql_thread();
-    let (item, token) = stack.create_ok("SLOW-1").await;
-    let url = stack.read_item_url(&item);
+    let (stack, url, token) = Stack::start_with_a_read_that_times_out("SLOW-1").await;
     let started = Instant::now();
     let response = stack.get_with_token(&url, &token).send().await.unwrap();
     let waited = started.elapsed();
