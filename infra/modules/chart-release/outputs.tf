@@ -1,12 +1,5 @@
 output "release" {
-  description = "The release this module installs: name, namespace, chart, version and the values given to helm."
-  value = {
-    name      = var.name
-    namespace = var.namespace
-    chart     = var.chart
-    version   = var.chart_version
-    values    = var.values
-  }
-  # Whoever reads the release waits until helm has installed it.
-  depends_on = [terraform_data.release]
+  description = "The release this module installs: name, namespace, chart, chart_version and the values given to helm."
+  # Read from the resource, so whoever reads the release waits until helm has installed it.
+  value = merge(terraform_data.release.input, { values = var.values })
 }

@@ -130,30 +130,17 @@ run "nfs_server_runs_in_its_own_privileged_namespace" {
   }
 
   assert {
+    condition     = yamldecode(output.helmfile_values) == { infra = { grafanaIP = output.grafana_ip, nfs = output.nfs_server } }
+    error_message = "helmfile_values must hand helmfile Grafana's address and the NFS server."
+  }
+
+  assert {
     condition = (
       yamldecode(nonsensitive(kubectl_manifest.nfs_server_deployment[0].yaml_body)).metadata.namespace == "nfs-server" &&
       yamldecode(nonsensitive(kubectl_manifest.nfs_server_network_policy[0].yaml_body)).metadata.namespace == "nfs-server" &&
       yamldecode(nonsensitive(kubectl_manifest.namespace["nfs-server"].yaml_body)).metadata.labels["pod-security.kubernetes.io/enforce"] == "privileged"
     )
     error_message = "The privileged NFS server and its NetworkPolicy must live alone in their own privileged namespace."
-  }
-}
-
-run "helmfile_values_carry_grafana_and_the_nfs_server" {
-  command = plan
-
-  variables {
-    nfs_server_enabled = true
-  }
-
-  assert {
-    condition = yamldecode(output.helmfile_values) == {
-      infra = {
-        grafanaIP = "172.18.255.201"
-        nfs       = { server = "nfs-server.nfs-server.svc.cluster.local", share = "/" }
-      }
-    }
-    error_message = "helmfile_values must hand helmfile Grafana's address and the NFS server."
   }
 }
 
