@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # infra/ (OpenTofu): fmt, validate and offline `tofu test` (mock providers) for every module and
-# environment root, the committed lock files against the locally built providers, and checkov.
+# environment root, the committed lock files against the locally built providers, the module
+# READMEs against terraform-docs, and checkov.
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 cd "$root"
-for tool in tofu checkov; do
+for tool in tofu terraform-docs checkov; do
   command -v "$tool" >/dev/null || { echo "$tool is missing: run scripts/install-tools.sh" >&2; exit 1; }
 done
 
@@ -18,6 +19,9 @@ step() { printf -- '--- %s\n' "$*"; }
 
 step "tofu fmt -check -recursive infra"
 tofu fmt -check -recursive -diff infra
+
+step "terraform-docs --output-check: each module README's generated section is up to date"
+terraform-docs -c infra/.terraform-docs.yml --output-check infra
 
 # Work on a copy: the committed lock files carry the registry's hashes of the official provider
 # builds, which the locally built mirror binaries cannot match (see infra/README.md).

@@ -6,9 +6,8 @@ module "platform" {
   kubeconfig_path = pathexpand(var.kubeconfig_path)
   kube_context    = var.kube_context
   metallb_pool = {
-    network_cidr  = var.node_network.cidr
-    first_address = var.node_network.first_address
-    last_address  = var.node_network.last_address
+    network_cidr = var.node_network.cidr
+    cidr         = var.node_network.metallb_pool_cidr
   }
   metrics_server_kubelet_insecure_tls = var.metrics_server_kubelet_insecure_tls
   ingress_controller_replicas         = 2

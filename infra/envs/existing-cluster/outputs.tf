@@ -10,10 +10,5 @@ output "grafana_ip" {
 
 output "helmfile_values" {
   description = "State values for helmfile (written to .state/infra/<env>.yaml, see docs/quickstart-cluster.md)."
-  value = yamlencode({
-    infra = {
-      grafanaIP = module.platform.grafana_ip
-      nfs       = module.platform.nfs_server
-    }
-  })
+  value       = module.platform.helmfile_values
 }

@@ -12,19 +12,18 @@ variable "kube_context" {
 
 variable "node_network" {
   description = <<-EOT
-    The L2 network the nodes share and the MetalLB range inside it, outside any DHCP range.
+    The L2 network the nodes share (`cidr`) and the MetalLB pool inside it (`metallb_pool_cidr`,
+    outside any DHCP range: the ingress controller gets its first address, Grafana the second).
     The default is VirtualBox's first host-only network 192.168.56.0/24, below the range its DHCP
     server hands out (.101 to .254 unless changed).
   EOT
   type = object({
-    cidr          = string
-    first_address = string
-    last_address  = string
+    cidr              = string
+    metallb_pool_cidr = string
   })
   default = {
-    cidr          = "192.168.56.0/24"
-    first_address = "192.168.56.60"
-    last_address  = "192.168.56.79"
+    cidr              = "192.168.56.0/24"
+    metallb_pool_cidr = "192.168.56.60/30"
   }
 }
 

@@ -15,9 +15,8 @@ module "platform" {
   kubeconfig_path = module.cluster.kubeconfig_path
   kube_context    = module.cluster.kube_context
   metallb_pool = {
-    network_cidr  = var.kind_network.cidr
-    first_address = var.kind_network.first_address
-    last_address  = var.kind_network.last_address
+    network_cidr = var.kind_network.cidr
+    cidr         = var.kind_network.metallb_pool_cidr
   }
   namespaces = {
     catalog    = "restricted"

@@ -8,11 +8,6 @@ output "kube_context" {
   value       = module.cluster.kube_context
 }
 
-output "node_count" {
-  description = "Nodes in the cluster."
-  value       = module.cluster.node_count
-}
-
 output "ingress_controller_ip" {
   description = "MetalLB address of the ingress controller."
   value       = module.platform.ingress_controller_ip
@@ -25,10 +20,5 @@ output "grafana_ip" {
 
 output "helmfile_values" {
   description = "State values for `helmfile -e local` (written to .state/infra/local.yaml, see docs/quickstart-cluster.md)."
-  value = yamlencode({
-    infra = {
-      grafanaIP = module.platform.grafana_ip
-      nfs       = module.platform.nfs_server
-    }
-  })
+  value       = module.platform.helmfile_values
 }

@@ -18,17 +18,16 @@ variable "worker_count" {
 
 variable "kind_network" {
   description = <<-EOT
-    The docker network kind attaches its nodes to, and the MetalLB range taken from its top.
+    The docker network kind attaches its nodes to (`cidr`) and the MetalLB pool taken from its top
+    (`metallb_pool_cidr`: the ingress controller gets its first address, Grafana the second).
     Check the subnet with: docker network inspect kind -f '{{(index .IPAM.Config 0).Subnet}}'
   EOT
   type = object({
-    cidr          = string
-    first_address = string
-    last_address  = string
+    cidr              = string
+    metallb_pool_cidr = string
   })
   default = {
-    cidr          = "172.18.0.0/16"
-    first_address = "172.18.255.200"
-    last_address  = "172.18.255.250"
+    cidr              = "172.18.0.0/16"
+    metallb_pool_cidr = "172.18.255.200/29"
   }
 }

@@ -1,9 +1,5 @@
 output "release" {
-  description = "Name, namespace, chart and version of the installed release."
-  value       = terraform_data.release.output
-}
-
-output "values_yaml" {
-  description = "The values file handed to helm."
-  value       = local.values_yaml
+  description = "The release this module installs: name, namespace, chart, chart_version and the values given to helm."
+  # Read from the resource, so whoever reads the release waits until helm has installed it.
+  value = merge(terraform_data.release.input, { values = var.values })
 }

@@ -12,13 +12,3 @@ output "kubeconfig_path" {
   description = "kubeconfig file of the cluster (available once the cluster exists)."
   value       = terraform_data.cluster.output.kubeconfig_path
 }
-
-output "node_count" {
-  description = "Number of nodes: one control plane plus the workers."
-  value       = length(yamldecode(local.kind_config).nodes)
-}
-
-output "kind_config" {
-  description = "The kind cluster definition passed to `kind create cluster --config`."
-  value       = local.kind_config
-}

@@ -1,5 +1,5 @@
 variable "cluster_name" {
-  description = "Name of the kind cluster (also the kubeconfig context suffix: kind-<name>)."
+  description = "Name of the kind cluster (also the kubeconfig context suffix: `kind-<name>`)."
   type        = string
   default     = "catalog"
 

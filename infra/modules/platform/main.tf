@@ -1,10 +1,8 @@
 locals {
-  # IPv4 address <-> integer, to carve the pool: cidrhost("0.0.0.0/0", n) is the n-th IPv4 address.
-  pool_first       = sum([for i, octet in split(".", var.metallb_pool.first_address) : tonumber(octet) * pow(256, 3 - i)])
-  pool_last        = sum([for i, octet in split(".", var.metallb_pool.last_address) : tonumber(octet) * pow(256, 3 - i)])
-  ingress_ip       = var.metallb_pool.first_address
-  grafana_ip       = cidrhost("0.0.0.0/0", local.pool_first + 1)
-  shared_pool_size = local.pool_last - local.pool_first - 1
+  ingress_ip = cidrhost(var.metallb_pool.cidr, 0)
+  grafana_ip = cidrhost(var.metallb_pool.cidr, 1)
+  # A /31 holds only those two: then there is no shared pool.
+  pool_has_shared_addresses = tonumber(split("/", var.metallb_pool.cidr)[1]) < 31
 
   # Platform namespaces first; var.namespaces may add more (or tighten these).
   namespaces = merge(
@@ -35,7 +33,7 @@ locals {
   # and Grafana, which ask for them by annotation; the rest are handed out on demand.
   metallb_pools = merge(
     { reserved = "${local.ingress_ip}-${local.grafana_ip}" },
-    local.shared_pool_size > 0 ? { shared = "${cidrhost("0.0.0.0/0", local.pool_first + 2)}-${var.metallb_pool.last_address}" } : {},
+    local.pool_has_shared_addresses ? { shared = "${cidrhost(var.metallb_pool.cidr, 2)}-${cidrhost(var.metallb_pool.cidr, -1)}" } : {},
   )
   metallb_pool_manifests = {
     for name, range in local.metallb_pools : name => {
@@ -67,6 +65,12 @@ locals {
       }
     }
   }
+
+  # The NFS CSI driver reaches the server through its Service name.
+  nfs_server = var.nfs_server_enabled ? {
+    server = "${yamldecode(file("${path.module}/manifests/nfs-server-service.yaml")).metadata.name}.nfs-server.svc.cluster.local"
+    share  = "/"
+  } : null
 
   metrics_server_args = var.metrics_server_kubelet_insecure_tls ? ["--kubelet-insecure-tls", "--kubelet-preferred-address-types=InternalIP"] : []
 }

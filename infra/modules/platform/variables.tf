@@ -11,49 +11,47 @@ variable "kube_context" {
 
 variable "metallb_pool" {
   description = <<-EOT
-    Addresses MetalLB hands to LoadBalancer Services: a range [first_address, last_address] inside
-    network_cidr, the L2 network the nodes sit on (the docker network "kind" on kind, the
-    host-only network on VirtualBox). The first address goes to the ingress controller, the
-    second is reserved for Grafana; the rest serve other LoadBalancer Services.
+    Addresses MetalLB hands to LoadBalancer Services: the CIDR block `cidr`, written from its first
+    address (172.18.255.200/29, not .201/29), inside `network_cidr`, the L2 network the nodes sit
+    on (the docker network "kind" on kind, the host-only network on VirtualBox). The block's first
+    address goes to the ingress controller, the second is reserved for Grafana; the rest serve
+    other LoadBalancer Services.
   EOT
   type = object({
-    network_cidr  = string
-    first_address = string
-    last_address  = string
+    network_cidr = string
+    cidr         = string
   })
 
   validation {
-    condition     = can(cidrhost(var.metallb_pool.network_cidr, 0)) && can(regex("^[0-9.]+/[0-9]+$", var.metallb_pool.network_cidr))
-    error_message = "metallb_pool.network_cidr must be an IPv4 CIDR such as 172.18.0.0/16."
-  }
-
-  validation {
     condition = alltrue([
-      for address in [var.metallb_pool.first_address, var.metallb_pool.last_address] :
-      can(regex("^((25[0-5]|2[0-4][0-9]|1?[0-9]?[0-9])\\.){3}(25[0-5]|2[0-4][0-9]|1?[0-9]?[0-9])$", address))
+      for block in [var.metallb_pool.network_cidr, var.metallb_pool.cidr] :
+      can(regex("^[0-9]+\\.[0-9]+\\.[0-9]+\\.[0-9]+/[0-9]+$", block)) && can(cidrhost(block, 0))
     ])
-    error_message = "metallb_pool.first_address and last_address must be IPv4 addresses."
+    error_message = "metallb_pool.network_cidr and metallb_pool.cidr must be IPv4 CIDR blocks such as 172.18.0.0/16."
   }
 
   validation {
-    # IPv4 addresses compared as integers: a.b.c.d = ((a*256+b)*256+c)*256+d.
-    condition = try(
-      alltrue([
-        for address in [var.metallb_pool.first_address, var.metallb_pool.last_address] :
-        sum([for i, octet in split(".", address) : tonumber(octet) * pow(256, 3 - i)]) >= sum([for i, octet in split(".", cidrhost(var.metallb_pool.network_cidr, 0)) : tonumber(octet) * pow(256, 3 - i)]) + 1 &&
-        sum([for i, octet in split(".", address) : tonumber(octet) * pow(256, 3 - i)]) <= sum([for i, octet in split(".", cidrhost(var.metallb_pool.network_cidr, -1)) : tonumber(octet) * pow(256, 3 - i)]) - 1
-      ]),
-      false
-    )
-    error_message = "metallb_pool.first_address and last_address must be usable hosts inside metallb_pool.network_cidr (not its network or broadcast address)."
+    # cidrhost(block, 0) is the block's first address: any other address before the "/" is a typo.
+    condition     = try(split("/", var.metallb_pool.cidr)[0] == cidrhost(var.metallb_pool.cidr, 0), false)
+    error_message = "metallb_pool.cidr must be written from its first address, e.g. 172.18.255.200/29 (a /29 starts at a multiple of 8)."
   }
 
   validation {
+    # Inside: at least as long a prefix, and the same network once masked to the network's prefix.
+    # Usable: neither the network's own address nor its broadcast address.
     condition = try(
-      sum([for i, octet in split(".", var.metallb_pool.last_address) : tonumber(octet) * pow(256, 3 - i)]) - sum([for i, octet in split(".", var.metallb_pool.first_address) : tonumber(octet) * pow(256, 3 - i)]) >= 1,
+      tonumber(split("/", var.metallb_pool.cidr)[1]) >= tonumber(split("/", var.metallb_pool.network_cidr)[1]) &&
+      cidrhost("${cidrhost(var.metallb_pool.cidr, 0)}/${split("/", var.metallb_pool.network_cidr)[1]}", 0) == cidrhost(var.metallb_pool.network_cidr, 0) &&
+      cidrhost(var.metallb_pool.cidr, 0) != cidrhost(var.metallb_pool.network_cidr, 0) &&
+      cidrhost(var.metallb_pool.cidr, -1) != cidrhost(var.metallb_pool.network_cidr, -1),
       false
     )
-    error_message = "metallb_pool must hold at least two addresses (ingress controller and Grafana), with first_address before last_address."
+    error_message = "metallb_pool.cidr must lie inside metallb_pool.network_cidr without its network or broadcast address."
+  }
+
+  validation {
+    condition     = try(tonumber(split("/", var.metallb_pool.cidr)[1]) <= 31, false)
+    error_message = "metallb_pool.cidr must hold at least two addresses (ingress controller and Grafana): a /31 or wider."
   }
 }
 

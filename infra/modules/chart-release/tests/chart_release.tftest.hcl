@@ -1,3 +1,6 @@
+# Offline: `command = plan` never runs helm. The assertions read the planned terraform_data
+# resource, whose triggers are everything that reaches `helm upgrade --install`.
+
 variables {
   name            = "traefik"
   namespace       = "traefik"
@@ -12,8 +15,13 @@ run "values_reach_helm_as_yaml" {
   command = plan
 
   assert {
-    condition     = yamldecode(output.values_yaml).service.type == "LoadBalancer"
-    error_message = "The values file must carry the given values."
+    condition     = contains(terraform_data.release.triggers_replace, yamlencode({ service = { type = "LoadBalancer" } }))
+    error_message = "The values file given to helm must carry the given values."
+  }
+
+  assert {
+    condition     = terraform_data.release.input == { name = "traefik", namespace = "traefik", chart = "traefik", chart_version = "37.0.0" }
+    error_message = "The release must record its name, namespace, chart and version."
   }
 }
 

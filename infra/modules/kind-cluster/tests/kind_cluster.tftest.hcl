@@ -1,4 +1,6 @@
-# Runs offline: `command = plan` never calls kind, and the module needs no provider.
+# Runs offline: `command = plan` never calls kind, and the module needs no provider. The
+# assertions read the planned terraform_data resource: its triggers carry the kind config that
+# `kind create cluster` receives, so a change to it replaces the cluster.
 
 variables {
   kubeconfig_path = "/tmp/catalog-test/kubeconfig"
@@ -8,18 +10,15 @@ run "defaults_give_one_control_plane_and_three_workers" {
   command = plan
 
   assert {
-    condition     = output.node_count == 4
-    error_message = "The default topology must be 1 control plane + 3 workers."
-  }
-
-  assert {
-    condition     = [for node in yamldecode(output.kind_config).nodes : node.role] == ["control-plane", "worker", "worker", "worker"]
-    error_message = "Node roles must be one control-plane followed by workers."
-  }
-
-  assert {
-    condition     = alltrue([for node in yamldecode(output.kind_config).nodes : node.image == var.node_image])
-    error_message = "Every node must run the pinned node image."
+    condition = contains(terraform_data.cluster.triggers_replace, yamlencode({
+      kind       = "Cluster"
+      apiVersion = "kind.x-k8s.io/v1alpha4"
+      name       = "catalog"
+      nodes = [
+        for role in ["control-plane", "worker", "worker", "worker"] : { role = role, image = var.node_image }
+      ]
+    }))
+    error_message = "The default cluster must be one control plane and three workers, all on the pinned node image."
   }
 
   assert {
@@ -28,8 +27,8 @@ run "defaults_give_one_control_plane_and_three_workers" {
   }
 
   assert {
-    condition     = output.kube_context == "kind-catalog"
-    error_message = "The kubeconfig context must be kind-<cluster_name>."
+    condition     = terraform_data.cluster.input == { cluster_name = "catalog", kubeconfig_path = "/tmp/catalog-test/kubeconfig" } && output.kube_context == "kind-catalog"
+    error_message = "The cluster must be named catalog, write the given kubeconfig, and its context be kind-<cluster_name>."
   }
 }
 
@@ -41,8 +40,13 @@ run "worker_count_changes_the_topology" {
   }
 
   assert {
-    condition     = output.node_count == 2
-    error_message = "worker_count = 1 must give 2 nodes."
+    condition = contains(terraform_data.cluster.triggers_replace, yamlencode({
+      kind       = "Cluster"
+      apiVersion = "kind.x-k8s.io/v1alpha4"
+      name       = "catalog"
+      nodes      = [for role in ["control-plane", "worker"] : { role = role, image = var.node_image }]
+    }))
+    error_message = "worker_count = 1 must give one control plane and one worker."
   }
 }
 
