@@ -4,6 +4,7 @@
 #   Debian packages  scripts/tools/apt-packages.txt   (apt-get, needs root or sudo)
 #   Go-built CLIs    scripts/tools/go-tools.txt       -> bin/
 #   PyPI tools       scripts/tools/requirements.txt   -> .venv/
+#   npm tools        scripts/tools/renovate/          -> .cache/renovate/
 #
 # Rust needs rustfmt and clippy; rustup adds them when missing.
 set -euo pipefail
@@ -100,6 +101,25 @@ install_python_tools() {
   echo "$want" > "$stamp"
 }
 
+# Renovate (renovate-config-validator and its offline extraction, tests/suites/15-renovate.sh) and
+# the Node.js its engines field asks for, both exact versions from the npm registry, installed from
+# the committed package-lock.json. --ignore-scripts: Renovate's optional native regex module would
+# fetch a prebuilt binary from outside the registry; without it Renovate uses JavaScript regexes.
+install_npm_tools() {
+  local source="$lists/renovate" out="$root/.cache/renovate"
+  local stamp="$out/.package-lock.sha256" want
+  want=$(sha256sum "$source/package.json" "$source/package-lock.json" | sha256sum | cut -d' ' -f1)
+  if [ -x "$out/node_modules/.bin/renovate-config-validator" ] && [ "$(cat "$stamp" 2>/dev/null)" = "$want" ]; then
+    return
+  fi
+  log "npm: installing scripts/tools/renovate/package-lock.json into .cache/renovate"
+  rm -rf "$out"
+  mkdir -p "$out"
+  cp "$source/package.json" "$source/package-lock.json" "$out/"
+  (cd "$out" && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error)
+  echo "$want" > "$stamp"
+}
+
 # Offline schemas for kubeconform (no schema download is possible here), in .cache/kubernetes-json-schema/
 # as listed in scripts/tools/kubernetes-schemas.txt (that file shows the kubeconform flags to use).
 # kubernetes-validate's "-local-strict" schemas carry https $ids and reference "/api/_definitions.json";
@@ -146,4 +166,5 @@ install_go_tools
 install_tofu_providers
 install_python_tools
 install_kubernetes_schemas
+install_npm_tools
 log "all tools present"
