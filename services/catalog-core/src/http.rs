@@ -16,18 +16,8 @@ use tracing::Instrument;
 use tracing_opentelemetry::OpenTelemetrySpanExt;
 
 use crate::error::ApiError;
+use crate::request_id::{self, X_REQUEST_ID};
 use crate::telemetry::Metrics;
-
-pub static X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
-
-tokio::task_local! {
-    static REQUEST_ID: String;
-}
-
-/// The id of the request being served (empty outside a request).
-pub fn current_request_id() -> String {
-    REQUEST_ID.try_with(Clone::clone).unwrap_or_default()
-}
 
 /// Opens the request span (request id, trace id from `traceparent`, method, path), makes the
 /// request id available to error responses, and logs one line per request.
@@ -52,8 +42,7 @@ pub async fn request_context(request: Request, next: Next) -> Response {
     let trace_id = span.context().span().span_context().trace_id();
     span.record("trace_id", tracing::field::display(trace_id));
     let started = Instant::now();
-    let response = REQUEST_ID
-        .scope(request_id, next.run(request))
+    let response = request_id::scope(request_id, next.run(request))
         .instrument(span.clone())
         .await;
     let _entered = span.enter();

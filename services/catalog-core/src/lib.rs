@@ -10,6 +10,7 @@ pub mod error;
 pub mod health;
 pub mod http;
 pub mod item;
+pub mod request_id;
 pub mod server;
 pub mod telemetry;
 

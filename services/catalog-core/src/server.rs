@@ -14,7 +14,8 @@ use utoipa::openapi::OpenApi;
 
 use crate::config::{Service, Settings};
 use crate::health::{self, Readiness, Shutdown};
-use crate::http::{self, X_REQUEST_ID};
+use crate::http;
+use crate::request_id::X_REQUEST_ID;
 use crate::telemetry::Metrics;
 
 /// What every handler may need.
