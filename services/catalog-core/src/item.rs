@@ -1,8 +1,7 @@
-//! The item: its API shapes, validation rules, ETag preconditions and pagination cursor.
+//! The item: its API shapes, validation rules and pagination cursor.
 
 use std::sync::LazyLock;
 
-use axum::http::HeaderValue;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, NaiveDateTime, SubsecRound, Utc};
@@ -194,75 +193,6 @@ fn format_timestamp(at: NaiveDateTime) -> String {
         .to_string()
 }
 
-/// The strong ETag of a version: `"<version>"`.
-pub fn etag(version: i64) -> HeaderValue {
-    HeaderValue::from_str(&format!("\"{version}\""))
-        .expect("digits and quotes are valid header characters")
-}
-
-enum EntityTags {
-    Any,
-    /// (weak, opaque tag without quotes)
-    List(Vec<(bool, String)>),
-}
-
-fn parse_entity_tags(header: &HeaderValue, name: &str) -> Result<EntityTags, ApiError> {
-    let invalid = || {
-        ApiError::BadRequest(format!(
-            "{name} must be `*` or a list of quoted entity tags"
-        ))
-    };
-    let text = header.to_str().map_err(|_| invalid())?.trim();
-    if text == "*" {
-        return Ok(EntityTags::Any);
-    }
-    let mut tags = Vec::new();
-    for part in text.split(',') {
-        let part = part.trim();
-        let (weak, quoted) = match part.strip_prefix("W/") {
-            Some(rest) => (true, rest),
-            None => (false, part),
-        };
-        let tag = quoted
-            .strip_prefix('"')
-            .and_then(|t| t.strip_suffix('"'))
-            .ok_or_else(invalid)?;
-        if tag.contains('"') {
-            return Err(invalid());
-        }
-        tags.push((weak, tag.to_owned()));
-    }
-    Ok(EntityTags::List(tags))
-}
-
-/// `If-Match` (strong comparison): Ok when absent or when it names the current version.
-pub fn check_if_match(header: Option<&HeaderValue>, current_version: i64) -> Result<(), ApiError> {
-    let Some(header) = header else { return Ok(()) };
-    let current = current_version.to_string();
-    match parse_entity_tags(header, "If-Match")? {
-        EntityTags::Any => Ok(()),
-        EntityTags::List(tags) if tags.iter().any(|(weak, tag)| !weak && *tag == current) => Ok(()),
-        EntityTags::List(_) => Err(ApiError::PreconditionFailed(format!(
-            "If-Match does not match the item's current version \"{current_version}\""
-        ))),
-    }
-}
-
-/// `If-None-Match` (weak comparison): true when the client's copy is current (answer 304).
-pub fn if_none_match_matches(
-    header: Option<&HeaderValue>,
-    current_version: i64,
-) -> Result<bool, ApiError> {
-    let Some(header) = header else {
-        return Ok(false);
-    };
-    let current = current_version.to_string();
-    Ok(match parse_entity_tags(header, "If-None-Match")? {
-        EntityTags::Any => true,
-        EntityTags::List(tags) => tags.iter().any(|(_, tag)| *tag == current),
-    })
-}
-
 /// Opaque keyset cursor: the last id of a page.
 pub fn encode_cursor(last_id: Uuid) -> String {
     URL_SAFE_NO_PAD.encode(last_id.as_bytes())
@@ -274,12 +204,6 @@ pub fn decode_cursor(cursor: &str) -> Result<Uuid, ApiError> {
         .ok()
         .and_then(|bytes| Uuid::from_slice(&bytes).ok())
         .ok_or_else(|| ApiError::BadRequest("cursor is not one this API issued".into()))
-}
-
-/// An item id from a path segment.
-pub fn parse_id(raw: &str) -> Result<Uuid, ApiError> {
-    Uuid::try_parse(raw)
-        .map_err(|_| ApiError::BadRequest(format!("`{raw}` is not a valid item id (UUID)")))
 }
 
 #[cfg(test)]
@@ -346,29 +270,6 @@ mod tests {
         let mut v = valid();
         v["name"] = json!("é".repeat(200));
         assert!(ItemInput::from_json(v).is_ok());
-    }
-
-    #[test]
-    fn preconditions() {
-        let v = |s: &'static str| HeaderValue::from_static(s);
-        assert!(check_if_match(None, 3).is_ok());
-        assert!(check_if_match(Some(&v("\"3\"")), 3).is_ok());
-        assert!(check_if_match(Some(&v("\"1\", \"3\"")), 3).is_ok());
-        assert!(check_if_match(Some(&v("*")), 3).is_ok());
-        assert!(matches!(
-            check_if_match(Some(&v("\"2\"")), 3),
-            Err(ApiError::PreconditionFailed(_))
-        ));
-        assert!(matches!(
-            check_if_match(Some(&v("W/\"3\"")), 3),
-            Err(ApiError::PreconditionFailed(_))
-        ));
-        assert!(matches!(
-            check_if_match(Some(&v("3")), 3),
-            Err(ApiError::BadRequest(_))
-        ));
-        assert!(if_none_match_matches(Some(&v("W/\"3\"")), 3).unwrap());
-        assert!(!if_none_match_matches(Some(&v("\"2\"")), 3).unwrap());
     }
 
     #[test]

@@ -3,17 +3,17 @@
 //! read-api accepts to read its own writes from a replica.
 
 use axum::Router;
-use axum::body::Bytes;
-use axum::extract::rejection::{BytesRejection, PathRejection};
-use axum::extract::{Path, State};
-use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
+use axum::extract::State;
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{patch, post};
+use catalog_core::consistency::X_CONSISTENCY_TOKEN;
 use catalog_core::db::timed;
 use catalog_core::entity::item::{self, Entity as Items};
 use catalog_core::error::{FieldError, Problem};
-use catalog_core::http::{json_body, path_param};
-use catalog_core::item::{Item, ItemInput, check_if_match, etag, parse_id};
+use catalog_core::extract::{ItemId, JsonBody, MergePatch};
+use catalog_core::item::{Item, ItemInput};
+use catalog_core::precondition::{IfMatch, etag};
 use catalog_core::{Api, ApiError, AppContext, Application, Service, Settings};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseTransaction, DbBackend, EntityTrait,
@@ -21,8 +21,6 @@ use sea_orm::{
 };
 use utoipa::OpenApi;
 use uuid::Uuid;
-
-pub static X_CONSISTENCY_TOKEN: HeaderName = HeaderName::from_static("x-consistency-token");
 
 /// The shape of a merge patch: any subset of the mutable fields; `null` clears `description`.
 /// (Documentation only: the handler merges the raw JSON, then validates the whole result.)
@@ -46,9 +44,6 @@ struct ItemPatch {
     #[schema(minimum = 0, maximum = 1_000_000_000)]
     stock: Option<i64>,
 }
-
-const JSON: &[&str] = &["application/json"];
-const JSON_OR_MERGE_PATCH: &[&str] = &["application/merge-patch+json", "application/json"];
 
 #[derive(OpenApi)]
 #[openapi(
@@ -134,10 +129,9 @@ pub async fn migrate(settings: &Settings) -> anyhow::Result<()> {
 )]
 async fn create_item(
     State(ctx): State<AppContext>,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
+    JsonBody(body): JsonBody,
 ) -> Result<Response, ApiError> {
-    let input = ItemInput::from_json(json_body(&headers, body, JSON, ctx.body_limit())?)?;
+    let input = ItemInput::from_json(body)?;
     let now = catalog_core::item::now();
     let model = item::Model {
         id: Uuid::now_v7(),
@@ -239,13 +233,12 @@ enum ItemChangeResponses {
 )]
 async fn replace_item(
     State(ctx): State<AppContext>,
-    path: Result<Path<String>, PathRejection>,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
+    ItemId(id): ItemId,
+    if_match: IfMatch,
+    JsonBody(body): JsonBody,
 ) -> Result<Response, ApiError> {
-    let id = parse_id(&path_param(path)?)?;
-    let input = ItemInput::from_json(json_body(&headers, body, JSON, ctx.body_limit())?)?;
-    update(&ctx, id, &headers, |_| Ok(input)).await
+    let input = ItemInput::from_json(body)?;
+    update(&ctx, id, &if_match, |_| Ok(input)).await
 }
 
 /// Change some fields of an item with a JSON merge patch (RFC 7396); `null` clears `description`.
@@ -264,19 +257,11 @@ async fn replace_item(
 )]
 async fn patch_item(
     State(ctx): State<AppContext>,
-    path: Result<Path<String>, PathRejection>,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
+    ItemId(id): ItemId,
+    if_match: IfMatch,
+    MergePatch(patch): MergePatch,
 ) -> Result<Response, ApiError> {
-    let id = parse_id(&path_param(path)?)?;
-    let patch = json_body(&headers, body, JSON_OR_MERGE_PATCH, ctx.body_limit())?;
-    if !patch.is_object() {
-        return Err(ApiError::Validation(vec![FieldError::new(
-            "",
-            "a merge patch must be a JSON object",
-        )]));
-    }
-    update(&ctx, id, &headers, move |current| {
+    update(&ctx, id, &if_match, move |current| {
         let mut merged = current.to_json();
         json_patch::merge(&mut merged, &patch);
         ItemInput::from_json(merged)
@@ -304,10 +289,9 @@ async fn patch_item(
 )]
 async fn delete_item(
     State(ctx): State<AppContext>,
-    path: Result<Path<String>, PathRejection>,
-    headers: HeaderMap,
+    ItemId(id): ItemId,
+    if_match: IfMatch,
 ) -> Result<Response, ApiError> {
-    let id = parse_id(&path_param(path)?)?;
     let token = timed(&ctx.metrics, "delete", async {
         let txn = ctx.db.begin().await?;
         let current = Items::find_by_id(id)
@@ -315,7 +299,7 @@ async fn delete_item(
             .one(&txn)
             .await?
             .ok_or_else(ApiError::not_found)?;
-        check_if_match(headers.get(header::IF_MATCH), current.version)?;
+        if_match.check(current.version)?;
         Items::delete_by_id(id).exec(&txn).await?;
         commit_returning_gtid(txn).await
     })
@@ -330,7 +314,7 @@ async fn delete_item(
 async fn update(
     ctx: &AppContext,
     id: Uuid,
-    headers: &HeaderMap,
+    if_match: &IfMatch,
     change: impl FnOnce(&ItemInput) -> Result<ItemInput, ApiError>,
 ) -> Result<Response, ApiError> {
     let (updated, token) = timed(&ctx.metrics, "update", async {
@@ -340,7 +324,7 @@ async fn update(
             .one(&txn)
             .await?
             .ok_or_else(ApiError::not_found)?;
-        check_if_match(headers.get(header::IF_MATCH), current.version)?;
+        if_match.check(current.version)?;
         let input = change(&input_of(&current))?;
         let updated = item::Model {
             sku: input.sku,
