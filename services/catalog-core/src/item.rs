@@ -7,71 +7,117 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, NaiveDateTime, SubsecRound, Utc};
 use regex::Regex;
 use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
+use utoipa::openapi::{Object, OpenApi, RefOr, Schema};
+use utoipa::{Modify, ToSchema};
 use uuid::Uuid;
-use validator::{Validate, ValidationErrors};
+use validator::{Validate, ValidationError, ValidationErrors};
 
 use crate::entity::item;
 use crate::error::{ApiError, FieldError};
 
+// The item's rules, in one place: validation, the OpenAPI schemas ([`ItemRules`]) and read-api's
+// list filters use them. (The migration keeps its own column sizes: it is a record of history.)
+pub const SKU_MAX_CHARS: u64 = 64;
+pub const SKU_PATTERN: &str = r"^[A-Za-z0-9][A-Za-z0-9._-]*$";
+pub const NAME_MAX_CHARS: u64 = 200;
+/// Not blank; the name is also trimmed before validation.
+pub const NAME_PATTERN: &str = r"\S";
+pub const DESCRIPTION_MAX_CHARS: u64 = 2000;
 pub const MAX_PRICE_CENTS: i64 = 1_000_000_000_000;
+pub const CURRENCY_CHARS: u64 = 3;
+pub const CURRENCY_PATTERN: &str = r"^[A-Z]{3}$";
 pub const MAX_STOCK: i64 = 1_000_000_000;
 
-static SKU: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"^[A-Za-z0-9][A-Za-z0-9._-]*$").expect("valid regex"));
+static SKU: LazyLock<Regex> = LazyLock::new(|| Regex::new(SKU_PATTERN).expect("valid regex"));
 static CURRENCY: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"^[A-Z]{3}$").expect("valid regex"));
+    LazyLock::new(|| Regex::new(CURRENCY_PATTERN).expect("valid regex"));
 
+// A message's `{min}` and `{max}` are filled in with the rule's bounds (`message_of`).
 /// Every mutable field of an item: the body of `POST` and `PUT`, and the result of a `PATCH`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ItemInput {
     /// Stock-keeping unit, unique regardless of case.
     #[validate(
-        length(min = 1, max = 64, message = "must be 1 to 64 characters"),
+        length(min = 1, max = SKU_MAX_CHARS, message = "must be {min} to {max} characters"),
         regex(path = *SKU, message = "must start with a letter or digit and contain only letters, digits, '.', '_' and '-'")
     )]
-    #[schema(
-        min_length = 1,
-        max_length = 64,
-        pattern = "^[A-Za-z0-9][A-Za-z0-9._-]*$",
-        example = "MUG-001"
-    )]
+    #[schema(example = "MUG-001")]
     pub sku: String,
     /// Display name; surrounding whitespace is trimmed.
     #[validate(length(
         min = 1,
-        max = 200,
-        message = "must be 1 to 200 characters after trimming"
+        max = NAME_MAX_CHARS,
+        message = "must be {min} to {max} characters after trimming"
     ))]
-    #[schema(
-        min_length = 1,
-        max_length = 200,
-        pattern = "\\S",
-        example = "Coffee mug"
-    )]
+    #[schema(example = "Coffee mug")]
     pub name: String,
     /// Free text; `null` or absent means none.
     #[serde(default)]
-    #[validate(length(max = 2000, message = "must be at most 2000 characters"))]
-    #[schema(max_length = 2000)]
+    #[validate(length(max = DESCRIPTION_MAX_CHARS, message = "must be at most {max} characters"))]
     pub description: Option<String>,
     /// Price in the currency's minor unit.
-    #[validate(range(min = 0, max = MAX_PRICE_CENTS, message = "must be between 0 and 1000000000000"))]
-    #[schema(minimum = 0, maximum = 1_000_000_000_000_i64, example = 1299)]
+    #[validate(range(min = 0, max = MAX_PRICE_CENTS, message = "must be between {min} and {max}"))]
+    #[schema(example = 1299)]
     pub price_cents: i64,
     /// ISO 4217 code.
     #[validate(regex(path = *CURRENCY, message = "must be three upper-case letters (ISO 4217)"))]
-    #[schema(
-        pattern = "^[A-Z]{3}$",
-        min_length = 3,
-        max_length = 3,
-        example = "EUR"
-    )]
+    #[schema(example = "EUR")]
     pub currency: String,
-    #[validate(range(min = 0, max = MAX_STOCK, message = "must be between 0 and 1000000000"))]
-    #[schema(minimum = 0, maximum = 1_000_000_000, example = 42)]
+    #[validate(range(min = 0, max = MAX_STOCK, message = "must be between {min} and {max}"))]
+    #[schema(example = 42)]
     pub stock: i64,
+}
+
+/// Writes the item's rules into the OpenAPI schemas of the item's inputs: the component schemas
+/// named in `schemas`, whose properties are item fields. (utoipa's attributes take only literals.)
+pub struct ItemRules {
+    pub schemas: &'static [&'static str],
+}
+
+impl Modify for ItemRules {
+    fn modify(&self, openapi: &mut OpenApi) {
+        let Some(components) = openapi.components.as_mut() else {
+            return;
+        };
+        for name in self.schemas {
+            let Some(RefOr::T(Schema::Object(input))) = components.schemas.get_mut(*name) else {
+                panic!("the OpenAPI document has no object schema `{name}`");
+            };
+            for (field, property) in &mut input.properties {
+                let RefOr::T(Schema::Object(property)) = property else {
+                    panic!("`{name}.{field}` is not an inline schema");
+                };
+                apply_field_rules(field, property);
+            }
+        }
+    }
+}
+
+fn apply_field_rules(field: &str, schema: &mut Object) {
+    let text = |schema: &mut Object, min: u64, max: u64, pattern: Option<&str>| {
+        schema.min_length = (min > 0).then_some(min as usize);
+        schema.max_length = Some(max as usize);
+        schema.pattern = pattern.map(str::to_owned);
+    };
+    let range = |schema: &mut Object, max: i64| {
+        schema.minimum = Some(0.into());
+        schema.maximum = Some(max.into());
+    };
+    match field {
+        "sku" => text(schema, 1, SKU_MAX_CHARS, Some(SKU_PATTERN)),
+        "name" => text(schema, 1, NAME_MAX_CHARS, Some(NAME_PATTERN)),
+        "description" => text(schema, 0, DESCRIPTION_MAX_CHARS, None),
+        "price_cents" => range(schema, MAX_PRICE_CENTS),
+        "currency" => text(
+            schema,
+            CURRENCY_CHARS,
+            CURRENCY_CHARS,
+            Some(CURRENCY_PATTERN),
+        ),
+        "stock" => range(schema, MAX_STOCK),
+        other => panic!("no rules for item field `{other}`"),
+    }
 }
 
 impl ItemInput {
@@ -123,18 +169,28 @@ fn field_errors(errors: &ValidationErrors) -> Vec<FieldError> {
         .field_errors()
         .into_iter()
         .flat_map(|(field, errors)| {
-            errors.iter().map(move |e| {
-                let message = e
-                    .message
-                    .as_ref()
-                    .map(|m| m.to_string())
-                    .unwrap_or_else(|| e.code.to_string());
-                FieldError::new(field.to_string(), message)
-            })
+            errors
+                .iter()
+                .map(move |e| FieldError::new(field.to_string(), message_of(e)))
         })
         .collect();
     out.sort_by(|a, b| a.field.cmp(&b.field));
     out
+}
+
+/// A rule's message with its `{min}` and `{max}` filled in from the rule.
+fn message_of(error: &ValidationError) -> String {
+    let Some(message) = &error.message else {
+        return error.code.to_string();
+    };
+    ["min", "max"]
+        .into_iter()
+        .fold(message.to_string(), |message, bound| {
+            match error.params.get(bound) {
+                Some(value) => message.replace(&format!("{{{bound}}}"), &value.to_string()),
+                None => message,
+            }
+        })
 }
 
 /// An item as the API returns it.
@@ -249,6 +305,52 @@ mod tests {
                 "stock"
             ]
         );
+    }
+
+    #[test]
+    fn messages_carry_the_rules_bounds() {
+        let mut v = valid();
+        v["sku"] = json!("x".repeat(65));
+        v["description"] = json!("x".repeat(2001));
+        v["price_cents"] = json!(MAX_PRICE_CENTS + 1);
+        let Err(ApiError::Validation(errors)) = ItemInput::from_json(v) else {
+            panic!("expected a validation error");
+        };
+        let messages: Vec<(&str, &str)> = errors
+            .iter()
+            .map(|e| (e.field.as_str(), e.message.as_str()))
+            .collect();
+        assert_eq!(
+            messages,
+            [
+                ("description", "must be at most 2000 characters"),
+                ("price_cents", "must be between 0 and 1000000000000"),
+                ("sku", "must be 1 to 64 characters"),
+            ]
+        );
+    }
+
+    #[test]
+    fn the_openapi_schema_states_the_rules() {
+        #[derive(utoipa::OpenApi)]
+        #[openapi(components(schemas(ItemInput)), modifiers(&RULES))]
+        struct Doc;
+        const RULES: ItemRules = ItemRules {
+            schemas: &["ItemInput"],
+        };
+        let doc = serde_json::to_value(<Doc as utoipa::OpenApi>::openapi()).unwrap();
+        let fields = &doc["components"]["schemas"]["ItemInput"]["properties"];
+        assert_eq!(fields["sku"]["maxLength"], json!(SKU_MAX_CHARS));
+        assert_eq!(fields["sku"]["pattern"], json!(SKU_PATTERN));
+        assert_eq!(fields["name"]["minLength"], json!(1));
+        assert_eq!(
+            fields["description"]["maxLength"],
+            json!(DESCRIPTION_MAX_CHARS)
+        );
+        assert_eq!(fields["description"].get("minLength"), None);
+        assert_eq!(fields["price_cents"]["maximum"], json!(MAX_PRICE_CENTS));
+        assert_eq!(fields["currency"]["pattern"], json!(CURRENCY_PATTERN));
+        assert_eq!(fields["stock"]["minimum"], json!(0));
     }
 
     #[test]

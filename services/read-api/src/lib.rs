@@ -16,7 +16,9 @@ use catalog_core::db::timed;
 use catalog_core::entity::item::{self, Entity as Items};
 use catalog_core::error::{FieldError, Problem};
 use catalog_core::extract::ItemId;
-use catalog_core::item::{Item, ItemPage, decode_cursor, encode_cursor};
+use catalog_core::item::{
+    Item, ItemPage, NAME_MAX_CHARS, SKU_MAX_CHARS, decode_cursor, encode_cursor,
+};
 use catalog_core::precondition::{IfNoneMatch, etag};
 use catalog_core::{Api, ApiError, AppContext, Application, Service, Settings};
 use opentelemetry::KeyValue;
@@ -25,7 +27,8 @@ use sea_orm::{
     ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
     Select, Statement, TransactionTrait,
 };
-use utoipa::OpenApi;
+use utoipa::openapi::{RefOr, Schema};
+use utoipa::{Modify, OpenApi};
 use uuid::Uuid;
 
 const DEFAULT_PAGE_SIZE: u64 = 20;
@@ -38,9 +41,39 @@ const MAX_PAGE_SIZE: u64 = 100;
         description = "Serves catalog items from the read replicas."
     ),
     paths(get_item, list_items),
-    components(schemas(Item, ItemPage, Problem, FieldError))
+    components(schemas(Item, ItemPage, Problem, FieldError)),
+    modifiers(&ListParameterRules)
 )]
 struct ReadApiDoc;
+
+/// Writes the list's bounds into its query parameters' schemas (utoipa's attributes take only
+/// literals).
+struct ListParameterRules;
+
+impl Modify for ListParameterRules {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let list = openapi
+            .paths
+            .paths
+            .get_mut("/api/read/v1/items")
+            .and_then(|path| path.get.as_mut())
+            .expect("the list operation is documented");
+        for parameter in list.parameters.iter_mut().flatten() {
+            let Some(RefOr::T(Schema::Object(schema))) = &mut parameter.schema else {
+                continue;
+            };
+            match parameter.name.as_str() {
+                "limit" => {
+                    schema.minimum = Some(1.into());
+                    schema.maximum = Some(MAX_PAGE_SIZE.into());
+                }
+                "sku" => schema.max_length = Some(SKU_MAX_CHARS as usize),
+                "q" => schema.max_length = Some(NAME_MAX_CHARS as usize),
+                _ => {}
+            }
+        }
+    }
+}
 
 /// The resource routes (under `/api/read`) and their OpenAPI document.
 pub fn api() -> Api {
@@ -97,10 +130,10 @@ async fn get_item(
     get,
     path = "/api/read/v1/items",
     params(
-        ("limit" = Option<u64>, Query, minimum = 1, maximum = 100, description = "Page size (default 20)"),
+        ("limit" = Option<u64>, Query, description = "Page size (default 20)"),
         ("cursor" = Option<String>, Query, min_length = 1, description = "`next_cursor` of the previous page"),
-        ("sku" = Option<String>, Query, min_length = 1, max_length = 64, description = "Only the item with this SKU (case-insensitive)"),
-        ("q" = Option<String>, Query, min_length = 1, max_length = 200, description = "Only items whose name contains this text (case-insensitive)"),
+        ("sku" = Option<String>, Query, min_length = 1, description = "Only the item with this SKU (case-insensitive)"),
+        ("q" = Option<String>, Query, min_length = 1, description = "Only items whose name contains this text (case-insensitive)"),
         ("X-Consistency-Token" = Option<String>, Header, description = "A write's token: wait until this replica has applied it"),
     ),
     responses(
@@ -194,14 +227,14 @@ impl ListFilter {
                         .ok()
                         .filter(|n| (1..=MAX_PAGE_SIZE).contains(n))
                         .ok_or_else(|| {
-                            ApiError::BadRequest(
-                                "limit must be a whole number from 1 to 100".into(),
-                            )
+                            ApiError::BadRequest(format!(
+                                "limit must be a whole number from 1 to {MAX_PAGE_SIZE}"
+                            ))
                         })?;
                 }
                 "cursor" => filter.after = Some(decode_cursor(&value)?),
-                "sku" => filter.sku = Some(bounded_text("sku", value, 64)?),
-                "q" => filter.name_contains = Some(bounded_text("q", value, 200)?),
+                "sku" => filter.sku = Some(bounded_text("sku", value, SKU_MAX_CHARS)?),
+                "q" => filter.name_contains = Some(bounded_text("q", value, NAME_MAX_CHARS)?),
                 unknown => {
                     return Err(ApiError::BadRequest(format!(
                         "unknown query parameter `{unknown}`"
@@ -237,8 +270,8 @@ impl ListFilter {
     }
 }
 
-fn bounded_text(name: &str, value: String, max_chars: usize) -> Result<String, ApiError> {
-    let length = value.chars().count();
+fn bounded_text(name: &str, value: String, max_chars: u64) -> Result<String, ApiError> {
+    let length = value.chars().count() as u64;
     if length == 0 || length > max_chars {
         return Err(ApiError::BadRequest(format!(
             "{name} must be 1 to {max_chars} characters"
@@ -332,6 +365,24 @@ async fn applied_position(connection: &impl ConnectionTrait) -> Result<GtidPosit
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_list_parameters_state_their_bounds() {
+        let doc = serde_json::to_value(ReadApiDoc::openapi()).unwrap();
+        let parameters = doc["paths"]["/api/read/v1/items"]["get"]["parameters"]
+            .as_array()
+            .unwrap();
+        let schema = |name: &str| {
+            parameters
+                .iter()
+                .find(|p| p["name"] == name)
+                .map(|p| p["schema"].clone())
+                .unwrap()
+        };
+        assert_eq!(schema("limit")["maximum"], MAX_PAGE_SIZE);
+        assert_eq!(schema("sku")["maxLength"], SKU_MAX_CHARS);
+        assert_eq!(schema("q")["maxLength"], NAME_MAX_CHARS);
+    }
 
     #[test]
     fn an_unknown_list_parameter_is_a_400_not_a_panic() {

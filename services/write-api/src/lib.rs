@@ -12,7 +12,7 @@ use catalog_core::db::timed;
 use catalog_core::entity::item::{self, Entity as Items};
 use catalog_core::error::{FieldError, Problem};
 use catalog_core::extract::{ItemId, JsonBody, MergePatch};
-use catalog_core::item::{Item, ItemInput};
+use catalog_core::item::{Item, ItemInput, ItemRules};
 use catalog_core::precondition::{IfMatch, etag};
 use catalog_core::{Api, ApiError, AppContext, Application, Service, Settings};
 use sea_orm::{
@@ -27,21 +27,11 @@ use uuid::Uuid;
 #[derive(utoipa::ToSchema)]
 #[allow(dead_code)]
 struct ItemPatch {
-    #[schema(
-        min_length = 1,
-        max_length = 64,
-        pattern = "^[A-Za-z0-9][A-Za-z0-9._-]*$"
-    )]
     sku: Option<String>,
-    #[schema(min_length = 1, max_length = 200, pattern = "\\S")]
     name: Option<String>,
-    #[schema(max_length = 2000, nullable)]
     description: Option<String>,
-    #[schema(minimum = 0, maximum = 1_000_000_000_000_i64)]
     price_cents: Option<i64>,
-    #[schema(pattern = "^[A-Z]{3}$", min_length = 3, max_length = 3)]
     currency: Option<String>,
-    #[schema(minimum = 0, maximum = 1_000_000_000)]
     stock: Option<i64>,
 }
 
@@ -52,9 +42,14 @@ struct ItemPatch {
         description = "Creates and changes catalog items on the primary database."
     ),
     paths(create_item, replace_item, patch_item, delete_item),
-    components(schemas(Item, ItemInput, ItemPatch, Problem, FieldError))
+    components(schemas(Item, ItemInput, ItemPatch, Problem, FieldError)),
+    modifiers(&ITEM_RULES)
 )]
 struct WriteApiDoc;
+
+const ITEM_RULES: ItemRules = ItemRules {
+    schemas: &["ItemInput", "ItemPatch"],
+};
 
 /// The resource routes (under `/api/write`) and their OpenAPI document.
 pub fn api() -> Api {
