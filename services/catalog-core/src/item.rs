@@ -178,6 +178,20 @@ fn field_errors(errors: &ValidationErrors) -> Vec<FieldError> {
     out
 }
 
+/// The mutable fields of a stored item.
+impl From<&item::Model> for ItemInput {
+    fn from(model: &item::Model) -> Self {
+        ItemInput {
+            sku: model.sku.clone(),
+            name: model.name.clone(),
+            description: model.description.clone(),
+            price_cents: model.price_cents,
+            currency: model.currency.clone(),
+            stock: model.stock,
+        }
+    }
+}
+
 /// A rule's message with its `{min}` and `{max}` filled in from the rule.
 fn message_of(error: &ValidationError) -> String {
     let Some(message) = &error.message else {
