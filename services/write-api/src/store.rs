@@ -5,6 +5,7 @@ use catalog_core::db::timed;
 use catalog_core::entity::item::{self, Entity as Items};
 use catalog_core::item::ItemInput;
 use catalog_core::{ApiError, AppContext};
+use chrono::NaiveDateTime;
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseTransaction, DbBackend, EntityTrait,
     QueryFilter, QuerySelect, Statement, TransactionTrait,
@@ -17,18 +18,7 @@ pub type Gtid = String;
 /// Inserts a new item (version 1) made of `input`.
 pub async fn insert(ctx: &AppContext, input: ItemInput) -> Result<(item::Model, Gtid), ApiError> {
     let now = catalog_core::item::now();
-    let model = item::Model {
-        id: Uuid::now_v7(),
-        sku: input.sku,
-        name: input.name,
-        description: input.description,
-        price_cents: input.price_cents,
-        currency: input.currency,
-        stock: input.stock,
-        version: 1,
-        created_at: now,
-        updated_at: now,
-    };
+    let model = row(Uuid::now_v7(), input, 1, now, now);
     let token = timed(&ctx.metrics, "insert", async {
         let txn = ctx.db.begin().await?;
         Items::insert(item::ActiveModel::from(model.clone()))
@@ -51,18 +41,13 @@ pub async fn update(
     timed(&ctx.metrics, "update", async {
         let txn = ctx.db.begin().await?;
         let current = lock(&txn, id).await?;
-        let input = change(&current)?;
-        let updated = item::Model {
-            sku: input.sku,
-            name: input.name,
-            description: input.description,
-            price_cents: input.price_cents,
-            currency: input.currency,
-            stock: input.stock,
-            version: current.version + 1,
-            updated_at: catalog_core::item::now(),
-            ..current
-        };
+        let updated = row(
+            id,
+            change(&current)?,
+            current.version + 1,
+            current.created_at,
+            catalog_core::item::now(),
+        );
         Items::update_many()
             .set(item::ActiveModel {
                 sku: Set(updated.sku.clone()),
@@ -97,6 +82,28 @@ pub async fn delete(
         commit_returning_gtid(txn).await
     })
     .await
+}
+
+/// An item's row: its mutable fields from `input`, the others as given.
+fn row(
+    id: Uuid,
+    input: ItemInput,
+    version: i64,
+    created_at: NaiveDateTime,
+    updated_at: NaiveDateTime,
+) -> item::Model {
+    item::Model {
+        id,
+        sku: input.sku,
+        name: input.name,
+        description: input.description,
+        price_cents: input.price_cents,
+        currency: input.currency,
+        stock: input.stock,
+        version,
+        created_at,
+        updated_at,
+    }
 }
 
 /// The item's row, locked until the transaction ends; 404 when there is none.
