@@ -46,8 +46,8 @@ const MAX_PAGE_SIZE: u64 = 100;
 )]
 struct ReadApiDoc;
 
-/// Writes the list's bounds into its query parameters' schemas (utoipa's attributes take only
-/// literals).
+/// Writes the list's bounds into its query parameters' schemas and descriptions (utoipa's
+/// attributes take only literals).
 struct ListParameterRules;
 
 impl Modify for ListParameterRules {
@@ -64,6 +64,8 @@ impl Modify for ListParameterRules {
             };
             match parameter.name.as_str() {
                 "limit" => {
+                    parameter.description =
+                        Some(format!("Page size (default {DEFAULT_PAGE_SIZE})"));
                     schema.minimum = Some(1.into());
                     schema.maximum = Some(MAX_PAGE_SIZE.into());
                 }
@@ -130,7 +132,7 @@ async fn get_item(
     get,
     path = "/api/read/v1/items",
     params(
-        ("limit" = Option<u64>, Query, description = "Page size (default 20)"),
+        ("limit" = Option<u64>, Query),
         ("cursor" = Option<String>, Query, min_length = 1, description = "`next_cursor` of the previous page"),
         ("sku" = Option<String>, Query, min_length = 1, description = "Only the item with this SKU (case-insensitive)"),
         ("q" = Option<String>, Query, min_length = 1, description = "Only items whose name contains this text (case-insensitive)"),
