@@ -5,6 +5,11 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::str::FromStr;
 
+use axum::http::HeaderName;
+
+/// Carries the token: on write-api's answers, and on the reads that want to see that write.
+pub static X_CONSISTENCY_TOKEN: HeaderName = HeaderName::from_static("x-consistency-token");
+
 /// A GTID position: the highest sequence number applied per replication domain.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GtidPosition {

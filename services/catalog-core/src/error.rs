@@ -8,7 +8,7 @@ use sea_orm::{DbErr, RuntimeErr, SqlErr};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::http::current_request_id;
+use crate::request_id;
 
 /// One invalid field of a request body.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
@@ -125,7 +125,7 @@ impl IntoResponse for ApiError {
             title: status.canonical_reason().unwrap_or("Error").to_owned(),
             status: status.as_u16(),
             detail: self.to_string(),
-            request_id: current_request_id(),
+            request_id: request_id::current(),
             errors,
         };
         let mut response = (status, axum::Json(problem)).into_response();

@@ -1,12 +1,11 @@
-//! HTTP plumbing both binaries share: request ids, the request span, RED metrics, the request
-//! timeout, problem+json for unknown routes and methods, and strict body/path/query parsing.
+//! HTTP plumbing both binaries share: the request span, RED metrics, the request timeout and
+//! problem+json for unknown routes and methods.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use axum::body::{Body, Bytes};
-use axum::extract::rejection::{BytesRejection, PathRejection, QueryRejection};
-use axum::extract::{MatchedPath, Path, Query, Request, State};
+use axum::body::Body;
+use axum::extract::{MatchedPath, Request, State};
 use axum::http::{HeaderMap, HeaderName, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -16,18 +15,8 @@ use tracing::Instrument;
 use tracing_opentelemetry::OpenTelemetrySpanExt;
 
 use crate::error::ApiError;
+use crate::request_id::{self, X_REQUEST_ID};
 use crate::telemetry::Metrics;
-
-pub static X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
-
-tokio::task_local! {
-    static REQUEST_ID: String;
-}
-
-/// The id of the request being served (empty outside a request).
-pub fn current_request_id() -> String {
-    REQUEST_ID.try_with(Clone::clone).unwrap_or_default()
-}
 
 /// Opens the request span (request id, trace id from `traceparent`, method, path), makes the
 /// request id available to error responses, and logs one line per request.
@@ -52,8 +41,7 @@ pub async fn request_context(request: Request, next: Next) -> Response {
     let trace_id = span.context().span().span_context().trace_id();
     span.record("trace_id", tracing::field::display(trace_id));
     let started = Instant::now();
-    let response = REQUEST_ID
-        .scope(request_id, next.run(request))
+    let response = request_id::scope(request_id, next.run(request))
         .instrument(span.clone())
         .await;
     let _entered = span.enter();
@@ -170,65 +158,6 @@ pub async fn route_not_found() -> ApiError {
 
 pub async fn method_not_allowed() -> ApiError {
     ApiError::MethodNotAllowed
-}
-
-/// Reads a JSON body whose media type is one of `accepted`.
-/// Wrong or missing type → 415, too large → 413, not JSON → 400.
-pub fn json_body(
-    headers: &HeaderMap,
-    body: Result<Bytes, BytesRejection>,
-    accepted: &[&str],
-    body_limit: usize,
-) -> Result<serde_json::Value, ApiError> {
-    let media_type = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(';').next())
-        .map(|v| v.trim().to_ascii_lowercase());
-    if !media_type.as_deref().is_some_and(|t| accepted.contains(&t)) {
-        return Err(ApiError::UnsupportedMediaType(format!(
-            "Content-Type must be {}",
-            accepted.join(" or ")
-        )));
-    }
-    let body = body.map_err(|rejection| {
-        if rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
-            ApiError::PayloadTooLarge { limit: body_limit }
-        } else {
-            ApiError::BadRequest(format!(
-                "could not read the request body: {}",
-                rejection.body_text()
-            ))
-        }
-    })?;
-    serde_json::from_slice(&body)
-        .map_err(|e| ApiError::BadRequest(format!("the body is not valid JSON: {e}")))
-}
-
-/// A path parameter, or 400.
-pub fn path_param(path: Result<Path<String>, PathRejection>) -> Result<String, ApiError> {
-    path.map(|Path(value)| value)
-        .map_err(|r| ApiError::BadRequest(format!("bad path parameter: {}", r.body_text())))
-}
-
-/// Query parameters in order, or 400 (a parameter given twice included). The caller refuses the
-/// names it does not know, where it matches the ones it does, with [`unknown_query_parameter`].
-pub fn query_params(
-    query: Result<Query<Vec<(String, String)>>, QueryRejection>,
-) -> Result<Vec<(String, String)>, ApiError> {
-    let Query(params) =
-        query.map_err(|r| ApiError::BadRequest(format!("bad query string: {}", r.body_text())))?;
-    let mut seen = std::collections::HashSet::new();
-    if let Some((name, _)) = params.iter().find(|(name, _)| !seen.insert(name.as_str())) {
-        return Err(ApiError::BadRequest(format!(
-            "query parameter `{name}` given more than once"
-        )));
-    }
-    Ok(params)
-}
-
-pub fn unknown_query_parameter(name: &str) -> ApiError {
-    ApiError::BadRequest(format!("unknown query parameter `{name}`"))
 }
 
 /// `GET /metrics` on the admin port.

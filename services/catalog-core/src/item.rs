@@ -1,78 +1,123 @@
-//! The item: its API shapes, validation rules, ETag preconditions and pagination cursor.
+//! The item: its API shapes, validation rules and pagination cursor.
 
 use std::sync::LazyLock;
 
-use axum::http::HeaderValue;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, NaiveDateTime, SubsecRound, Utc};
 use regex::Regex;
 use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
+use utoipa::openapi::{Object, OpenApi, RefOr, Schema};
+use utoipa::{Modify, ToSchema};
 use uuid::Uuid;
-use validator::{Validate, ValidationErrors};
+use validator::{Validate, ValidationError, ValidationErrors};
 
 use crate::entity::item;
 use crate::error::{ApiError, FieldError};
 
+// The item's rules, in one place: validation, the OpenAPI schemas ([`ItemRules`]) and read-api's
+// list filters use them. (The migration keeps its own column sizes: it is a record of history.)
+pub const SKU_MAX_CHARS: u64 = 64;
+pub const SKU_PATTERN: &str = r"^[A-Za-z0-9][A-Za-z0-9._-]*$";
+pub const NAME_MAX_CHARS: u64 = 200;
+/// Not blank; the name is also trimmed before validation.
+pub const NAME_PATTERN: &str = r"\S";
+pub const DESCRIPTION_MAX_CHARS: u64 = 2000;
 pub const MAX_PRICE_CENTS: i64 = 1_000_000_000_000;
+pub const CURRENCY_CHARS: u64 = 3;
+pub const CURRENCY_PATTERN: &str = r"^[A-Z]{3}$";
 pub const MAX_STOCK: i64 = 1_000_000_000;
 
-static SKU: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"^[A-Za-z0-9][A-Za-z0-9._-]*$").expect("valid regex"));
+static SKU: LazyLock<Regex> = LazyLock::new(|| Regex::new(SKU_PATTERN).expect("valid regex"));
 static CURRENCY: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"^[A-Z]{3}$").expect("valid regex"));
+    LazyLock::new(|| Regex::new(CURRENCY_PATTERN).expect("valid regex"));
 
+// A message's `{min}` and `{max}` are filled in with the rule's bounds (`message_of`).
 /// Every mutable field of an item: the body of `POST` and `PUT`, and the result of a `PATCH`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ItemInput {
     /// Stock-keeping unit, unique regardless of case.
     #[validate(
-        length(min = 1, max = 64, message = "must be 1 to 64 characters"),
+        length(min = 1, max = SKU_MAX_CHARS, message = "must be {min} to {max} characters"),
         regex(path = *SKU, message = "must start with a letter or digit and contain only letters, digits, '.', '_' and '-'")
     )]
-    #[schema(
-        min_length = 1,
-        max_length = 64,
-        pattern = "^[A-Za-z0-9][A-Za-z0-9._-]*$",
-        example = "MUG-001"
-    )]
+    #[schema(example = "MUG-001")]
     pub sku: String,
     /// Display name; surrounding whitespace is trimmed.
     #[validate(length(
         min = 1,
-        max = 200,
-        message = "must be 1 to 200 characters after trimming"
+        max = NAME_MAX_CHARS,
+        message = "must be {min} to {max} characters after trimming"
     ))]
-    #[schema(
-        min_length = 1,
-        max_length = 200,
-        pattern = "\\S",
-        example = "Coffee mug"
-    )]
+    #[schema(example = "Coffee mug")]
     pub name: String,
     /// Free text; `null` or absent means none.
     #[serde(default)]
-    #[validate(length(max = 2000, message = "must be at most 2000 characters"))]
-    #[schema(max_length = 2000)]
+    #[validate(length(max = DESCRIPTION_MAX_CHARS, message = "must be at most {max} characters"))]
     pub description: Option<String>,
     /// Price in the currency's minor unit.
-    #[validate(range(min = 0, max = MAX_PRICE_CENTS, message = "must be between 0 and 1000000000000"))]
-    #[schema(minimum = 0, maximum = 1_000_000_000_000_i64, example = 1299)]
+    #[validate(range(min = 0, max = MAX_PRICE_CENTS, message = "must be between {min} and {max}"))]
+    #[schema(example = 1299)]
     pub price_cents: i64,
     /// ISO 4217 code.
     #[validate(regex(path = *CURRENCY, message = "must be three upper-case letters (ISO 4217)"))]
-    #[schema(
-        pattern = "^[A-Z]{3}$",
-        min_length = 3,
-        max_length = 3,
-        example = "EUR"
-    )]
+    #[schema(example = "EUR")]
     pub currency: String,
-    #[validate(range(min = 0, max = MAX_STOCK, message = "must be between 0 and 1000000000"))]
-    #[schema(minimum = 0, maximum = 1_000_000_000, example = 42)]
+    #[validate(range(min = 0, max = MAX_STOCK, message = "must be between {min} and {max}"))]
+    #[schema(example = 42)]
     pub stock: i64,
+}
+
+/// Writes the item's rules into the OpenAPI schemas of the item's inputs: the component schemas
+/// named in `schemas`, whose properties are item fields. (utoipa's attributes take only literals.)
+pub struct ItemRules {
+    pub schemas: &'static [&'static str],
+}
+
+impl Modify for ItemRules {
+    fn modify(&self, openapi: &mut OpenApi) {
+        let Some(components) = openapi.components.as_mut() else {
+            return;
+        };
+        for name in self.schemas {
+            let Some(RefOr::T(Schema::Object(input))) = components.schemas.get_mut(*name) else {
+                panic!("the OpenAPI document has no object schema `{name}`");
+            };
+            for (field, property) in &mut input.properties {
+                let RefOr::T(Schema::Object(property)) = property else {
+                    panic!("`{name}.{field}` is not an inline schema");
+                };
+                apply_field_rules(field, property);
+            }
+        }
+    }
+}
+
+fn apply_field_rules(field: &str, schema: &mut Object) {
+    let text = |schema: &mut Object, min: u64, max: u64, pattern: Option<&str>| {
+        schema.min_length = (min > 0).then_some(min as usize);
+        schema.max_length = Some(max as usize);
+        schema.pattern = pattern.map(str::to_owned);
+    };
+    let range = |schema: &mut Object, max: i64| {
+        schema.minimum = Some(0.into());
+        schema.maximum = Some(max.into());
+    };
+    match field {
+        "sku" => text(schema, 1, SKU_MAX_CHARS, Some(SKU_PATTERN)),
+        "name" => text(schema, 1, NAME_MAX_CHARS, Some(NAME_PATTERN)),
+        "description" => text(schema, 0, DESCRIPTION_MAX_CHARS, None),
+        "price_cents" => range(schema, MAX_PRICE_CENTS),
+        "currency" => text(
+            schema,
+            CURRENCY_CHARS,
+            CURRENCY_CHARS,
+            Some(CURRENCY_PATTERN),
+        ),
+        "stock" => range(schema, MAX_STOCK),
+        other => panic!("no rules for item field `{other}`"),
+    }
 }
 
 impl ItemInput {
@@ -124,18 +169,42 @@ fn field_errors(errors: &ValidationErrors) -> Vec<FieldError> {
         .field_errors()
         .into_iter()
         .flat_map(|(field, errors)| {
-            errors.iter().map(move |e| {
-                let message = e
-                    .message
-                    .as_ref()
-                    .map(|m| m.to_string())
-                    .unwrap_or_else(|| e.code.to_string());
-                FieldError::new(field.to_string(), message)
-            })
+            errors
+                .iter()
+                .map(move |e| FieldError::new(field.to_string(), message_of(e)))
         })
         .collect();
     out.sort_by(|a, b| a.field.cmp(&b.field));
     out
+}
+
+/// The mutable fields of a stored item.
+impl From<&item::Model> for ItemInput {
+    fn from(model: &item::Model) -> Self {
+        ItemInput {
+            sku: model.sku.clone(),
+            name: model.name.clone(),
+            description: model.description.clone(),
+            price_cents: model.price_cents,
+            currency: model.currency.clone(),
+            stock: model.stock,
+        }
+    }
+}
+
+/// A rule's message with its `{min}` and `{max}` filled in from the rule.
+fn message_of(error: &ValidationError) -> String {
+    let Some(message) = &error.message else {
+        return error.code.to_string();
+    };
+    ["min", "max"]
+        .into_iter()
+        .fold(message.to_string(), |message, bound| {
+            match error.params.get(bound) {
+                Some(value) => message.replace(&format!("{{{bound}}}"), &value.to_string()),
+                None => message,
+            }
+        })
 }
 
 /// An item as the API returns it.
@@ -194,75 +263,6 @@ fn format_timestamp(at: NaiveDateTime) -> String {
         .to_string()
 }
 
-/// The strong ETag of a version: `"<version>"`.
-pub fn etag(version: i64) -> HeaderValue {
-    HeaderValue::from_str(&format!("\"{version}\""))
-        .expect("digits and quotes are valid header characters")
-}
-
-enum EntityTags {
-    Any,
-    /// (weak, opaque tag without quotes)
-    List(Vec<(bool, String)>),
-}
-
-fn parse_entity_tags(header: &HeaderValue, name: &str) -> Result<EntityTags, ApiError> {
-    let invalid = || {
-        ApiError::BadRequest(format!(
-            "{name} must be `*` or a list of quoted entity tags"
-        ))
-    };
-    let text = header.to_str().map_err(|_| invalid())?.trim();
-    if text == "*" {
-        return Ok(EntityTags::Any);
-    }
-    let mut tags = Vec::new();
-    for part in text.split(',') {
-        let part = part.trim();
-        let (weak, quoted) = match part.strip_prefix("W/") {
-            Some(rest) => (true, rest),
-            None => (false, part),
-        };
-        let tag = quoted
-            .strip_prefix('"')
-            .and_then(|t| t.strip_suffix('"'))
-            .ok_or_else(invalid)?;
-        if tag.contains('"') {
-            return Err(invalid());
-        }
-        tags.push((weak, tag.to_owned()));
-    }
-    Ok(EntityTags::List(tags))
-}
-
-/// `If-Match` (strong comparison): Ok when absent or when it names the current version.
-pub fn check_if_match(header: Option<&HeaderValue>, current_version: i64) -> Result<(), ApiError> {
-    let Some(header) = header else { return Ok(()) };
-    let current = current_version.to_string();
-    match parse_entity_tags(header, "If-Match")? {
-        EntityTags::Any => Ok(()),
-        EntityTags::List(tags) if tags.iter().any(|(weak, tag)| !weak && *tag == current) => Ok(()),
-        EntityTags::List(_) => Err(ApiError::PreconditionFailed(format!(
-            "If-Match does not match the item's current version \"{current_version}\""
-        ))),
-    }
-}
-
-/// `If-None-Match` (weak comparison): true when the client's copy is current (answer 304).
-pub fn if_none_match_matches(
-    header: Option<&HeaderValue>,
-    current_version: i64,
-) -> Result<bool, ApiError> {
-    let Some(header) = header else {
-        return Ok(false);
-    };
-    let current = current_version.to_string();
-    Ok(match parse_entity_tags(header, "If-None-Match")? {
-        EntityTags::Any => true,
-        EntityTags::List(tags) => tags.iter().any(|(_, tag)| *tag == current),
-    })
-}
-
 /// Opaque keyset cursor: the last id of a page.
 pub fn encode_cursor(last_id: Uuid) -> String {
     URL_SAFE_NO_PAD.encode(last_id.as_bytes())
@@ -274,12 +274,6 @@ pub fn decode_cursor(cursor: &str) -> Result<Uuid, ApiError> {
         .ok()
         .and_then(|bytes| Uuid::from_slice(&bytes).ok())
         .ok_or_else(|| ApiError::BadRequest("cursor is not one this API issued".into()))
-}
-
-/// An item id from a path segment.
-pub fn parse_id(raw: &str) -> Result<Uuid, ApiError> {
-    Uuid::try_parse(raw)
-        .map_err(|_| ApiError::BadRequest(format!("`{raw}` is not a valid item id (UUID)")))
 }
 
 #[cfg(test)]
@@ -328,6 +322,52 @@ mod tests {
     }
 
     #[test]
+    fn messages_carry_the_rules_bounds() {
+        let mut v = valid();
+        v["sku"] = json!("x".repeat(65));
+        v["description"] = json!("x".repeat(2001));
+        v["price_cents"] = json!(MAX_PRICE_CENTS + 1);
+        let Err(ApiError::Validation(errors)) = ItemInput::from_json(v) else {
+            panic!("expected a validation error");
+        };
+        let messages: Vec<(&str, &str)> = errors
+            .iter()
+            .map(|e| (e.field.as_str(), e.message.as_str()))
+            .collect();
+        assert_eq!(
+            messages,
+            [
+                ("description", "must be at most 2000 characters"),
+                ("price_cents", "must be between 0 and 1000000000000"),
+                ("sku", "must be 1 to 64 characters"),
+            ]
+        );
+    }
+
+    #[test]
+    fn the_openapi_schema_states_the_rules() {
+        #[derive(utoipa::OpenApi)]
+        #[openapi(components(schemas(ItemInput)), modifiers(&RULES))]
+        struct Doc;
+        const RULES: ItemRules = ItemRules {
+            schemas: &["ItemInput"],
+        };
+        let doc = serde_json::to_value(<Doc as utoipa::OpenApi>::openapi()).unwrap();
+        let fields = &doc["components"]["schemas"]["ItemInput"]["properties"];
+        assert_eq!(fields["sku"]["maxLength"], json!(SKU_MAX_CHARS));
+        assert_eq!(fields["sku"]["pattern"], json!(SKU_PATTERN));
+        assert_eq!(fields["name"]["minLength"], json!(1));
+        assert_eq!(
+            fields["description"]["maxLength"],
+            json!(DESCRIPTION_MAX_CHARS)
+        );
+        assert_eq!(fields["description"].get("minLength"), None);
+        assert_eq!(fields["price_cents"]["maximum"], json!(MAX_PRICE_CENTS));
+        assert_eq!(fields["currency"]["pattern"], json!(CURRENCY_PATTERN));
+        assert_eq!(fields["stock"]["minimum"], json!(0));
+    }
+
+    #[test]
     fn type_unknown_and_missing_fields_are_field_errors() {
         let mut v = valid();
         v["price_cents"] = json!("12");
@@ -346,29 +386,6 @@ mod tests {
         let mut v = valid();
         v["name"] = json!("é".repeat(200));
         assert!(ItemInput::from_json(v).is_ok());
-    }
-
-    #[test]
-    fn preconditions() {
-        let v = |s: &'static str| HeaderValue::from_static(s);
-        assert!(check_if_match(None, 3).is_ok());
-        assert!(check_if_match(Some(&v("\"3\"")), 3).is_ok());
-        assert!(check_if_match(Some(&v("\"1\", \"3\"")), 3).is_ok());
-        assert!(check_if_match(Some(&v("*")), 3).is_ok());
-        assert!(matches!(
-            check_if_match(Some(&v("\"2\"")), 3),
-            Err(ApiError::PreconditionFailed(_))
-        ));
-        assert!(matches!(
-            check_if_match(Some(&v("W/\"3\"")), 3),
-            Err(ApiError::PreconditionFailed(_))
-        ));
-        assert!(matches!(
-            check_if_match(Some(&v("3")), 3),
-            Err(ApiError::BadRequest(_))
-        ));
-        assert!(if_none_match_matches(Some(&v("W/\"3\"")), 3).unwrap());
-        assert!(!if_none_match_matches(Some(&v("\"2\"")), 3).unwrap());
     }
 
     #[test]

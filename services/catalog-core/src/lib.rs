@@ -7,9 +7,12 @@ pub mod consistency;
 pub mod db;
 pub mod entity;
 pub mod error;
+pub mod extract;
 pub mod health;
 pub mod http;
 pub mod item;
+pub mod precondition;
+pub mod request_id;
 pub mod server;
 pub mod telemetry;
 

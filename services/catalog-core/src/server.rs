@@ -1,5 +1,9 @@
 //! `Application`: binds both ports, serves until shutdown, drains, closes the pool.
 
+use std::future::Future;
+use std::io;
+use std::net::SocketAddr;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -14,7 +18,8 @@ use utoipa::openapi::OpenApi;
 
 use crate::config::{Service, Settings};
 use crate::health::{self, Readiness, Shutdown};
-use crate::http::{self, X_REQUEST_ID};
+use crate::http;
+use crate::request_id::X_REQUEST_ID;
 use crate::telemetry::Metrics;
 
 /// What every handler may need.
@@ -37,13 +42,15 @@ pub struct Api {
     pub openapi: OpenApi,
 }
 
+/// A service ready to run: both ports bound, both servers assembled, the pool prepared.
 pub struct Application {
     service: Service,
-    settings: Arc<Settings>,
-    api_listener: TcpListener,
-    admin_listener: TcpListener,
-    api_router: Router,
-    admin_router: Router,
+    api_address: SocketAddr,
+    admin_address: SocketAddr,
+    /// Both servers; each stops accepting once shutdown has begun and the drain delay is over.
+    servers: Pin<Box<dyn Future<Output = io::Result<()>> + Send>>,
+    drain_delay: Duration,
+    grace_period: Duration,
     db: DatabaseConnection,
     metrics: Arc<Metrics>,
     readiness: Arc<Readiness>,
@@ -51,8 +58,8 @@ pub struct Application {
 }
 
 impl Application {
-    /// Binds both ports (port 0 picks a free one) and prepares the lazily connecting pool.
-    /// Does not wait for the database: a service may start before it.
+    /// Binds both ports (port 0 picks a free one), prepares the lazily connecting pool and
+    /// assembles the servers. Does not wait for the database: a service may start before it.
     pub async fn build(
         service: Service,
         settings: Settings,
@@ -96,13 +103,28 @@ impl Application {
         let host = settings.server.host;
         let api_listener = TcpListener::bind((host, settings.server.port)).await?;
         let admin_listener = TcpListener::bind((host, settings.server.admin_port)).await?;
+        let api_address = api_listener.local_addr()?;
+        let admin_address = admin_listener.local_addr()?;
+
+        let drain_delay = Duration::from_millis(settings.shutdown.drain_delay_ms);
+        let drained = |shutdown: Shutdown| async move {
+            shutdown.triggered().await;
+            tokio::time::sleep(drain_delay).await;
+        };
+        let api =
+            axum::serve(api_listener, api_router).with_graceful_shutdown(drained(shutdown.clone()));
+        let admin = axum::serve(admin_listener, admin_router)
+            .with_graceful_shutdown(drained(shutdown.clone()));
+        let servers = Box::pin(async move {
+            tokio::try_join!(api.into_future(), admin.into_future()).map(|_| ())
+        });
         Ok(Application {
             service,
-            settings,
-            api_listener,
-            admin_listener,
-            api_router,
-            admin_router,
+            api_address,
+            admin_address,
+            servers,
+            drain_delay,
+            grace_period: Duration::from_millis(settings.shutdown.grace_period_ms),
             db,
             metrics,
             readiness,
@@ -111,17 +133,11 @@ impl Application {
     }
 
     pub fn api_port(&self) -> u16 {
-        self.api_listener
-            .local_addr()
-            .map(|a| a.port())
-            .unwrap_or_default()
+        self.api_address.port()
     }
 
     pub fn admin_port(&self) -> u16 {
-        self.admin_listener
-            .local_addr()
-            .map(|a| a.port())
-            .unwrap_or_default()
+        self.admin_address.port()
     }
 
     /// Triggering it starts the same graceful shutdown as SIGTERM.
@@ -135,36 +151,25 @@ impl Application {
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
         let Application {
             service,
-            settings,
-            api_listener,
-            admin_listener,
-            api_router,
-            admin_router,
+            api_address,
+            admin_address,
+            servers,
+            drain_delay,
+            grace_period,
             db,
             metrics,
             readiness,
             shutdown,
         } = self;
-        let drain_delay = Duration::from_millis(settings.shutdown.drain_delay_ms);
-        let grace_period = Duration::from_millis(settings.shutdown.grace_period_ms);
         tracing::info!(
             service = service.name(),
-            api = %api_listener.local_addr()?,
-            admin = %admin_listener.local_addr()?,
+            api = %api_address,
+            admin = %admin_address,
             "listening"
         );
         tokio::spawn(readiness.watch_database());
         tokio::spawn(forward_os_signals(shutdown.clone()));
 
-        let drained = |shutdown: Shutdown| async move {
-            shutdown.triggered().await;
-            tokio::time::sleep(drain_delay).await;
-        };
-        let api =
-            axum::serve(api_listener, api_router).with_graceful_shutdown(drained(shutdown.clone()));
-        let admin = axum::serve(admin_listener, admin_router)
-            .with_graceful_shutdown(drained(shutdown.clone()));
-        let servers = async { tokio::try_join!(api.into_future(), admin.into_future()) };
         let deadline = async move {
             shutdown.triggered().await;
             tracing::info!(

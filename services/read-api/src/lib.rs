@@ -2,33 +2,34 @@
 //! GTID write-api returned) first waits, bounded, until the replica answering it has applied
 //! that transaction, so clients read their own writes.
 
+use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
 use axum::Router;
-use axum::extract::rejection::{PathRejection, QueryRejection};
-use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, HeaderName, StatusCode, header};
+use axum::extract::{FromRequestParts, Query, State};
+use axum::http::request::Parts;
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use catalog_core::consistency::GtidPosition;
+use catalog_core::consistency::{GtidPosition, X_CONSISTENCY_TOKEN};
 use catalog_core::db::timed;
 use catalog_core::entity::item::{self, Entity as Items};
 use catalog_core::error::{FieldError, Problem};
-use catalog_core::http::{path_param, query_params, unknown_query_parameter};
+use catalog_core::extract::ItemId;
 use catalog_core::item::{
-    Item, ItemPage, decode_cursor, encode_cursor, etag, if_none_match_matches, parse_id,
+    Item, ItemPage, NAME_MAX_CHARS, SKU_MAX_CHARS, decode_cursor, encode_cursor,
 };
+use catalog_core::precondition::{IfNoneMatch, etag};
 use catalog_core::{Api, ApiError, AppContext, Application, Service, Settings};
 use opentelemetry::KeyValue;
 use sea_orm::sea_query::LikeExpr;
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
-    Statement, TransactionTrait,
+    Select, Statement, TransactionTrait,
 };
-use utoipa::OpenApi;
+use utoipa::openapi::{RefOr, Schema};
+use utoipa::{Modify, OpenApi};
 use uuid::Uuid;
-
-pub static X_CONSISTENCY_TOKEN: HeaderName = HeaderName::from_static("x-consistency-token");
 
 const DEFAULT_PAGE_SIZE: u64 = 20;
 const MAX_PAGE_SIZE: u64 = 100;
@@ -40,9 +41,41 @@ const MAX_PAGE_SIZE: u64 = 100;
         description = "Serves catalog items from the read replicas."
     ),
     paths(get_item, list_items),
-    components(schemas(Item, ItemPage, Problem, FieldError))
+    components(schemas(Item, ItemPage, Problem, FieldError)),
+    modifiers(&ListParameterRules)
 )]
 struct ReadApiDoc;
+
+/// Writes the list's bounds into its query parameters' schemas and descriptions (utoipa's
+/// attributes take only literals).
+struct ListParameterRules;
+
+impl Modify for ListParameterRules {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let list = openapi
+            .paths
+            .paths
+            .get_mut("/api/read/v1/items")
+            .and_then(|path| path.get.as_mut())
+            .expect("the list operation is documented");
+        for parameter in list.parameters.iter_mut().flatten() {
+            let Some(RefOr::T(Schema::Object(schema))) = &mut parameter.schema else {
+                continue;
+            };
+            match parameter.name.as_str() {
+                "limit" => {
+                    parameter.description =
+                        Some(format!("Page size (default {DEFAULT_PAGE_SIZE})"));
+                    schema.minimum = Some(1.into());
+                    schema.maximum = Some(MAX_PAGE_SIZE.into());
+                }
+                "sku" => schema.max_length = Some(SKU_MAX_CHARS as usize),
+                "q" => schema.max_length = Some(NAME_MAX_CHARS as usize),
+                _ => {}
+            }
+        }
+    }
+}
 
 /// The resource routes (under `/api/read`) and their OpenAPI document.
 pub fn api() -> Api {
@@ -78,29 +111,17 @@ pub async fn build(settings: Settings) -> anyhow::Result<Application> {
 )]
 async fn get_item(
     State(ctx): State<AppContext>,
-    path: Result<Path<String>, PathRejection>,
-    headers: HeaderMap,
+    ItemId(id): ItemId,
+    ConsistencyToken(token): ConsistencyToken,
+    if_none_match: IfNoneMatch,
 ) -> Result<Response, ApiError> {
-    let id = parse_id(&path_param(path)?)?;
-    let token = consistency_token(&headers)?;
-    let model = timed(&ctx.metrics, "select_item", async {
-        match token {
-            None => Ok(Items::find_by_id(id).one(&ctx.db).await?),
-            Some(token) => {
-                // Wait and read on one connection: behind a Service, another one may reach
-                // another replica.
-                let txn = ctx.db.begin().await?;
-                wait_for_token(&ctx, &txn, &token).await?;
-                let model = Items::find_by_id(id).one(&txn).await?;
-                txn.commit().await?;
-                Ok::<_, ApiError>(model)
-            }
-        }
-    })
-    .await?
-    .ok_or_else(ApiError::not_found)?;
+    let by_id = Items::find_by_id(id).limit(1);
+    let model = read_consistently(&ctx, "select_item", token, by_id)
+        .await?
+        .pop()
+        .ok_or_else(ApiError::not_found)?;
     let tag = etag(model.version);
-    if if_none_match_matches(headers.get(header::IF_NONE_MATCH), model.version)? {
+    if if_none_match.matches(model.version)? {
         return Ok((StatusCode::NOT_MODIFIED, [(header::ETAG, tag)]).into_response());
     }
     Ok(([(header::ETAG, tag)], axum::Json(Item::from(model))).into_response())
@@ -111,10 +132,10 @@ async fn get_item(
     get,
     path = "/api/read/v1/items",
     params(
-        ("limit" = Option<u64>, Query, minimum = 1, maximum = 100, description = "Page size (default 20)"),
+        ("limit" = Option<u64>, Query),
         ("cursor" = Option<String>, Query, min_length = 1, description = "`next_cursor` of the previous page"),
-        ("sku" = Option<String>, Query, min_length = 1, max_length = 64, description = "Only the item with this SKU (case-insensitive)"),
-        ("q" = Option<String>, Query, min_length = 1, max_length = 200, description = "Only items whose name contains this text (case-insensitive)"),
+        ("sku" = Option<String>, Query, min_length = 1, description = "Only the item with this SKU (case-insensitive)"),
+        ("q" = Option<String>, Query, min_length = 1, description = "Only items whose name contains this text (case-insensitive)"),
         ("X-Consistency-Token" = Option<String>, Header, description = "A write's token: wait until this replica has applied it"),
     ),
     responses(
@@ -125,24 +146,10 @@ async fn get_item(
 )]
 async fn list_items(
     State(ctx): State<AppContext>,
-    query: Result<Query<Vec<(String, String)>>, QueryRejection>,
-    headers: HeaderMap,
+    ListQuery(filter): ListQuery,
+    ConsistencyToken(token): ConsistencyToken,
 ) -> Result<Response, ApiError> {
-    let filter = ListFilter::parse(query_params(query)?)?;
-    let token = consistency_token(&headers)?;
-    let mut models = timed(&ctx.metrics, "select_page", async {
-        match token {
-            None => Ok(filter.select().all(&ctx.db).await?),
-            Some(token) => {
-                let txn = ctx.db.begin().await?;
-                wait_for_token(&ctx, &txn, &token).await?;
-                let models = filter.select().all(&txn).await?;
-                txn.commit().await?;
-                Ok::<_, ApiError>(models)
-            }
-        }
-    })
-    .await?;
+    let mut models = read_consistently(&ctx, "select_page", token, filter.select()).await?;
     let has_more = models.len() as u64 > filter.limit;
     models.truncate(filter.limit as usize);
     let next_cursor = if has_more {
@@ -155,6 +162,48 @@ async fn list_items(
         next_cursor,
     };
     Ok(axum::Json(page).into_response())
+}
+
+/// Runs a query, timed as `operation`. With a consistency token, it runs in one transaction after
+/// waiting for the token: behind a Service, another connection may reach another replica.
+async fn read_consistently(
+    ctx: &AppContext,
+    operation: &'static str,
+    token: Option<GtidPosition>,
+    select: Select<Items>,
+) -> Result<Vec<item::Model>, ApiError> {
+    timed(&ctx.metrics, operation, async {
+        let Some(token) = token else {
+            return Ok(select.all(&ctx.db).await?);
+        };
+        let txn = ctx.db.begin().await?;
+        wait_for_token(ctx, &txn, &token).await?;
+        let models = select.all(&txn).await?;
+        txn.commit().await?;
+        Ok(models)
+    })
+    .await
+}
+
+/// The list's query string (`limit`, `cursor`, `sku`, `q`); any other parameter, a parameter given
+/// twice or a bad value is a 400.
+struct ListQuery(ListFilter);
+
+impl<S: Send + Sync> FromRequestParts<S> for ListQuery {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        let Query(params) = Query::<Vec<(String, String)>>::from_request_parts(parts, state)
+            .await
+            .map_err(|r| ApiError::BadRequest(format!("bad query string: {}", r.body_text())))?;
+        let mut seen = HashSet::new();
+        if let Some((name, _)) = params.iter().find(|(name, _)| !seen.insert(name.as_str())) {
+            return Err(ApiError::BadRequest(format!(
+                "query parameter `{name}` given more than once"
+            )));
+        }
+        ListFilter::parse(params).map(ListQuery)
+    }
 }
 
 struct ListFilter {
@@ -180,15 +229,19 @@ impl ListFilter {
                         .ok()
                         .filter(|n| (1..=MAX_PAGE_SIZE).contains(n))
                         .ok_or_else(|| {
-                            ApiError::BadRequest(
-                                "limit must be a whole number from 1 to 100".into(),
-                            )
+                            ApiError::BadRequest(format!(
+                                "limit must be a whole number from 1 to {MAX_PAGE_SIZE}"
+                            ))
                         })?;
                 }
                 "cursor" => filter.after = Some(decode_cursor(&value)?),
-                "sku" => filter.sku = Some(bounded_text("sku", value, 64)?),
-                "q" => filter.name_contains = Some(bounded_text("q", value, 200)?),
-                unknown => return Err(unknown_query_parameter(unknown)),
+                "sku" => filter.sku = Some(bounded_text("sku", value, SKU_MAX_CHARS)?),
+                "q" => filter.name_contains = Some(bounded_text("q", value, NAME_MAX_CHARS)?),
+                unknown => {
+                    return Err(ApiError::BadRequest(format!(
+                        "unknown query parameter `{unknown}`"
+                    )));
+                }
             }
         }
         Ok(filter)
@@ -219,8 +272,8 @@ impl ListFilter {
     }
 }
 
-fn bounded_text(name: &str, value: String, max_chars: usize) -> Result<String, ApiError> {
-    let length = value.chars().count();
+fn bounded_text(name: &str, value: String, max_chars: u64) -> Result<String, ApiError> {
+    let length = value.chars().count() as u64;
     if length == 0 || length > max_chars {
         return Err(ApiError::BadRequest(format!(
             "{name} must be 1 to {max_chars} characters"
@@ -229,21 +282,28 @@ fn bounded_text(name: &str, value: String, max_chars: usize) -> Result<String, A
     Ok(value)
 }
 
-fn consistency_token(headers: &HeaderMap) -> Result<Option<GtidPosition>, ApiError> {
-    let Some(value) = headers.get(&X_CONSISTENCY_TOKEN) else {
-        return Ok(None);
-    };
-    let malformed =
-        || ApiError::BadRequest("X-Consistency-Token is not a token write-api issued".into());
-    let position: GtidPosition = value
-        .to_str()
-        .map_err(|_| malformed())?
-        .parse()
-        .map_err(|_| malformed())?;
-    if position.is_empty() {
-        return Err(malformed());
+/// The `X-Consistency-Token` of a read, if any: a GTID position write-api issued, or 400.
+struct ConsistencyToken(Option<GtidPosition>);
+
+impl<S: Send + Sync> FromRequestParts<S> for ConsistencyToken {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
+        let Some(value) = parts.headers.get(&X_CONSISTENCY_TOKEN) else {
+            return Ok(ConsistencyToken(None));
+        };
+        let malformed =
+            || ApiError::BadRequest("X-Consistency-Token is not a token write-api issued".into());
+        let position: GtidPosition = value
+            .to_str()
+            .map_err(|_| malformed())?
+            .parse()
+            .map_err(|_| malformed())?;
+        if position.is_empty() {
+            return Err(malformed());
+        }
+        Ok(ConsistencyToken(Some(position)))
     }
-    Ok(Some(position))
 }
 
 /// Waits until the server behind `connection` has applied `token`, at most the configured bound.
@@ -307,6 +367,24 @@ async fn applied_position(connection: &impl ConnectionTrait) -> Result<GtidPosit
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_list_parameters_state_their_bounds() {
+        let doc = serde_json::to_value(ReadApiDoc::openapi()).unwrap();
+        let parameters = doc["paths"]["/api/read/v1/items"]["get"]["parameters"]
+            .as_array()
+            .unwrap();
+        let schema = |name: &str| {
+            parameters
+                .iter()
+                .find(|p| p["name"] == name)
+                .map(|p| p["schema"].clone())
+                .unwrap()
+        };
+        assert_eq!(schema("limit")["maximum"], MAX_PAGE_SIZE);
+        assert_eq!(schema("sku")["maxLength"], SKU_MAX_CHARS);
+        assert_eq!(schema("q")["maxLength"], NAME_MAX_CHARS);
+    }
 
     #[test]
     fn an_unknown_list_parameter_is_a_400_not_a_panic() {

@@ -1,17 +1,20 @@
+use std::convert::Infallible;
 use std::process::ExitCode;
 
 use catalog_core::Service;
-use catalog_core::cli;
+use catalog_core::cli::{Cli, Command};
 
 fn main() -> ExitCode {
-    let (_serve, settings) = match cli::prepare(Service::ReadApi) {
-        Ok(prepared) => prepared,
+    // read-api has no commands of its own.
+    let cli = match Cli::<Infallible>::from_env(Service::ReadApi) {
+        Ok(cli) => cli,
         Err(code) => return code,
     };
-    cli::run(Service::ReadApi, &settings, async {
-        read_api::build(settings.clone())
-            .await?
-            .run_until_stopped()
-            .await
-    })
+    match cli.command {
+        Command::Serve => {
+            cli.run(|settings| async { read_api::build(settings).await?.run_until_stopped().await })
+        }
+        Command::CheckConfig => cli.check_config(),
+        Command::Help => cli.help(),
+    }
 }

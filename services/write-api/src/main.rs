@@ -1,22 +1,34 @@
 use std::process::ExitCode;
 
 use catalog_core::Service;
-use catalog_core::cli::{self, Command};
+use catalog_core::cli::{Cli, Command, OwnCommand};
+
+/// write-api's own command.
+enum WriteCommand {
+    /// Apply pending schema migrations and exit.
+    Migrate,
+}
+
+impl OwnCommand for WriteCommand {
+    const NAMES: &'static [&'static str] = &["migrate"];
+
+    fn from_name(name: &str) -> Option<Self> {
+        (name == "migrate").then_some(WriteCommand::Migrate)
+    }
+}
 
 fn main() -> ExitCode {
-    let (command, settings) = match cli::prepare(Service::WriteApi) {
-        Ok(prepared) => prepared,
+    let cli = match Cli::<WriteCommand>::from_env(Service::WriteApi) {
+        Ok(cli) => cli,
         Err(code) => return code,
     };
-    match command {
-        Command::Migrate => cli::run(Service::WriteApi, &settings, write_api::migrate(&settings)),
-        Command::Serve | Command::CheckConfig | Command::Help => {
-            cli::run(Service::WriteApi, &settings, async {
-                write_api::build(settings.clone())
-                    .await?
-                    .run_until_stopped()
-                    .await
-            })
+    match cli.command {
+        Command::Serve => cli
+            .run(|settings| async { write_api::build(settings).await?.run_until_stopped().await }),
+        Command::Own(WriteCommand::Migrate) => {
+            cli.run(|settings| async move { write_api::migrate(&settings).await })
         }
+        Command::CheckConfig => cli.check_config(),
+        Command::Help => cli.help(),
     }
 }
