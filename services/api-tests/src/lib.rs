@@ -398,7 +398,8 @@ pub async fn wait_ready(http: &reqwest::Client, base_url: &str) {
             Instant::now() < deadline,
             "{base_url} did not become ready within 30 s"
         );
-        tokio::time::sleep(Duration::from_millis(100)).await;
+        // Short: every test starts two services and waits here for both.
+        tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
 
