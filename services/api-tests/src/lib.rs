@@ -230,22 +230,28 @@ impl Stack {
         self.own_cluster().start_replica_sql_thread();
     }
 
-    /// A stack whose requests time out after 300 ms (consistency waits may last 5 s) and whose
-    /// replica has stopped applying: returns it with the read URL and token of an item created
-    /// under `sku`, a GET of which can only be cut off by the request timeout.
-    pub async fn start_with_a_read_that_times_out(sku: &str) -> (Stack, String, String) {
-        let mut stack = Stack::start_on_own_cluster(
-            &[],
-            &[
-                ("CATALOG__CONSISTENCY__WAIT_TIMEOUT_MS", "5000"),
-                ("CATALOG__SERVER__REQUEST_TIMEOUT_MS", "300"),
-            ],
-        )
-        .await;
+    /// A stack on its own cluster whose replica has stopped applying, read-api configured with
+    /// `read_overrides`, and an item created under `sku` after that: returns the stack with
+    /// the item's read URL and consistency token, which the replica will not reach.
+    pub async fn start_with_a_stalled_replica(
+        read_overrides: &[(&str, &str)],
+        sku: &str,
+    ) -> (Stack, String, String) {
+        let mut stack = Stack::start_on_own_cluster(&[], read_overrides).await;
         stack.stop_replication();
         let (item, token) = stack.create_ok(sku).await;
         let url = stack.read_item_url(&item);
         (stack, url, token)
+    }
+
+    /// [`Stack::start_with_a_stalled_replica`] whose requests time out after 300 ms while
+    /// consistency waits may last 5 s: a GET with the token can only be cut off by the timeout.
+    pub async fn start_with_a_read_that_times_out(sku: &str) -> (Stack, String, String) {
+        let read_overrides = [
+            ("CATALOG__CONSISTENCY__WAIT_TIMEOUT_MS", "5000"),
+            ("CATALOG__SERVER__REQUEST_TIMEOUT_MS", "300"),
+        ];
+        Self::start_with_a_stalled_replica(&read_overrides, sku).await
     }
 
     /// POSTs `body` as JSON to write-api's items collection.

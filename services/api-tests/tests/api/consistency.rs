@@ -7,15 +7,11 @@ use std::time::{Duration, Instant};
 use api_tests::{CONSISTENCY_TOKEN, READ_ITEMS, Stack, assert_problem, header};
 use serde_json::{Value, json};
 
-/// A stack whose read-api waits at most 700 ms for a token, with replication stopped, and an
-/// item written after that: (stack, its read URL, its token).
+/// A stalled replica, read-api waiting at most 700 ms for a token, and an item written
+/// after replication stopped: (stack, its read URL, its token).
 async fn start_with_a_stalled_replica(sku: &str) -> (Stack, String, String) {
-    let mut stack =
-        Stack::start_on_own_cluster(&[], &[("CATALOG__CONSISTENCY__WAIT_TIMEOUT_MS", "700")]).await;
-    stack.stop_replication();
-    let (item, token) = stack.create_ok(sku).await;
-    let url = stack.read_item_url(&item);
-    (stack, url, token)
+    let wait_700_ms = [("CATALOG__CONSISTENCY__WAIT_TIMEOUT_MS", "700")];
+    Stack::start_with_a_stalled_replica(&wait_700_ms, sku).await
 }
 
 #[tokio::test(flavor = "multi_thread")]
