@@ -1,7 +1,7 @@
 //! Least privilege, proved against the real servers: the reader account cannot change data,
 //! the writer cannot change the schema, and the services connect as those accounts, never root.
 
-use api_tests::Stack;
+use api_tests::{READ_ITEMS, Stack};
 use sea_orm::{ConnectionTrait, Database, DatabaseConnection};
 
 async fn connect(url: &str) -> DatabaseConnection {
@@ -18,17 +18,22 @@ async fn assert_denied(db: &DatabaseConnection, sql: &str) {
     );
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn accounts_can_do_what_they_must_and_nothing_more() {
-    let stack = Stack::start().await;
-    let (item, _) = stack.create_ok("ACCT-1").await;
-    stack.cluster.wait_replica_caught_up();
-    let id = item["id"].as_str().unwrap().replace('-', "");
+/// The id (hex, no dashes) of an item created for one test on the shared cluster, once the
+/// replica has it.
+async fn an_item_on_both_servers(stack: &Stack, sku: &str) -> String {
+    let (item, _) = stack.create_ok(sku).await;
+    stack.cluster().wait_replica_caught_up();
+    item["id"].as_str().unwrap().replace('-', "")
+}
 
-    // The reader, on the replica and even on the primary: SELECT only.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_reader_may_only_select_on_either_server() {
+    let stack = Stack::start().await;
+    let id = an_item_on_both_servers(&stack, "ACCT-READER").await;
+
     for url in [
-        stack.cluster.replica_url("catalog_reader"),
-        stack.cluster.primary_url("catalog_reader"),
+        stack.cluster().replica_url("catalog_reader"),
+        stack.cluster().primary_url("catalog_reader"),
     ] {
         let reader = connect(&url).await;
         reader
@@ -48,8 +53,20 @@ async fn accounts_can_do_what_they_must_and_nothing_more() {
         reader.close().await.unwrap();
     }
 
-    // The writer: data on the primary, no DDL, no other databases, no grants.
-    let writer = connect(&stack.cluster.primary_url("catalog_writer")).await;
+    // Nothing the refused statements did reached the data.
+    assert_eq!(stack.stored_with_sku("R"), 0);
+    let stock = stack.cluster().primary.sql(&format!(
+        "SELECT stock FROM catalog.items WHERE id = UNHEX('{id}')"
+    ));
+    assert_eq!(stock.trim(), "5");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_writer_may_change_data_but_not_the_schema_or_grants() {
+    let stack = Stack::start().await;
+    let id = an_item_on_both_servers(&stack, "ACCT-WRITER").await;
+
+    let writer = connect(&stack.cluster().primary_url("catalog_writer")).await;
     writer
         .execute_unprepared(&format!(
             "UPDATE items SET stock = 1 WHERE id = UNHEX('{id}')"
@@ -62,26 +79,28 @@ async fn accounts_can_do_what_they_must_and_nothing_more() {
     assert_denied(&writer, "SELECT * FROM mysql.user").await;
     assert_denied(&writer, "GRANT SELECT ON catalog.* TO 'catalog_reader'@'%'").await;
 
-    // Nothing the refused statements did reached the data.
-    let stock = stack.cluster.primary.sql(&format!(
+    let stock = stack.cluster().primary.sql(&format!(
         "SELECT stock FROM catalog.items WHERE id = UNHEX('{id}')"
     ));
-    assert_eq!(stock.trim(), "1");
     assert_eq!(
-        stack
-            .cluster
-            .primary
-            .sql("SELECT COUNT(*) FROM catalog.items")
-            .trim(),
-        "1"
+        stock.trim(),
+        "1",
+        "the writer's update, and only it, applied"
     );
+}
 
-    // Who the services connect as: the TCP sessions on each server (the harness's own root
-    // session uses the unix socket).
+/// Own cluster: it inspects every session on the servers, which other tests' would join.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_services_connect_as_their_own_accounts_only() {
+    let stack = Stack::start_on_own_cluster(&[], &[]).await;
+    stack.create_ok("ACCT-SESSIONS").await;
+    stack.get(&stack.read.url(READ_ITEMS)).await;
+
+    // The TCP sessions on each server (the harness's own root session uses the unix socket).
     let users = |server: &test_support::MariaDb| {
         server.sql("SELECT DISTINCT user FROM information_schema.processlist WHERE host LIKE '127.0.0.1:%' ORDER BY user")
     };
-    let primary_users = users(&stack.cluster.primary);
+    let primary_users = users(&stack.cluster().primary);
     assert!(
         primary_users.lines().any(|u| u == "catalog_writer"),
         "{primary_users}"
@@ -92,12 +111,6 @@ async fn accounts_can_do_what_they_must_and_nothing_more() {
             .all(|u| ["catalog_writer", "repl"].contains(&u)),
         "{primary_users}"
     );
-    stack
-        .http
-        .get(stack.read.url("/api/read/v1/items"))
-        .send()
-        .await
-        .unwrap();
-    let replica_users = users(&stack.cluster.replica);
+    let replica_users = users(&stack.cluster().replica);
     assert_eq!(replica_users.trim(), "catalog_reader");
 }

@@ -1,0 +1,12 @@
+//! The integration tests of write-api and read-api, one binary (one build, one link, one
+//! shared cluster): `Stack::start` puts both services in front of the binary's shared MariaDB
+//! primary and replica; tests that stop replication or servers, or change the schema, take a
+//! cluster of their own with `Stack::start_on_own_cluster`.
+
+mod accounts;
+mod consistency;
+mod faults;
+mod fuzz;
+mod observability;
+mod read_contract;
+mod write_contract;
