@@ -42,23 +42,31 @@ The APIs, with the wiring the naming contract fixes:
   write-api -> the primary (pod mysql.primaryOrdinal, 0 unless failed over) through the headless
                Service, account catalog-writer;
   read-api  -> the read Service (replicas + primary), account catalog-reader.
+and under `values` each one's settings (catalog.apiValues).
 */}}
 {{- define "catalog.components" -}}
 {{- $mysql := include "catalog.mysql.fullname" . -}}
 write-api:
   name: write-api
-  key: writeApi
   pathPrefix: /api/write
   dbHost: {{ printf "%s-%v.%s-headless" $mysql (dig "primaryOrdinal" 0 .Values.mysql) $mysql }}
   dbUser: catalog_writer
   account: catalog-writer
+  values:
+    {{- include "catalog.apiValues" (dict "root" . "key" "writeApi") | nindent 4 }}
 read-api:
   name: read-api
-  key: readApi
   pathPrefix: /api/read
   dbHost: {{ printf "%s-read" $mysql }}
   dbUser: catalog_reader
   account: catalog-reader
+  values:
+    {{- include "catalog.apiValues" (dict "root" . "key" "readApi") | nindent 4 }}
+{{- end }}
+
+{{/* One API's settings: apiDefaults overridden key by key by writeApi or readApi. (dict "root" $ "key" "writeApi") */}}
+{{- define "catalog.apiValues" -}}
+{{- toYaml (mustMergeOverwrite (deepCopy .root.Values.apiDefaults) (deepCopy (index .root.Values .key))) }}
 {{- end }}
 
 {{/* Resource name of one API, e.g. catalog-write-api. */}}
@@ -96,7 +104,7 @@ Image of one API: repository:tag, plus @digest when one is given. The tag defaul
 appVersion. The canary passes its own tag and digest. (dict "root" $ "component" $c "image" <override>)
 */}}
 {{- define "catalog.image" -}}
-{{- $values := (index .root.Values .component.key).image -}}
+{{- $values := .component.values.image -}}
 {{- $override := .image | default dict -}}
 {{- $tag := $override.tag | default $values.tag | default .root.Chart.AppVersion -}}
 {{- $digest := ternary ($override.digest | default "") ($values.digest | default "") (hasKey $override "tag") -}}
@@ -108,7 +116,7 @@ The application's configuration file: the values under <api>.config with the dat
 user the wiring decides filled in unless set explicitly. The password is never in it.
 */}}
 {{- define "catalog.appConfig" -}}
-{{- $values := index .root.Values .component.key -}}
+{{- $values := .component.values -}}
 {{- $wired := dict "database" (dict "host" .component.dbHost "port" 3306 "user" .component.dbUser) "server" (dict "port" 8080 "admin_port" 9464) -}}
 {{- $config := mustMergeOverwrite (deepCopy $wired) (deepCopy $values.config) -}}
 {{- toYaml $config }}
