@@ -45,11 +45,10 @@ The APIs, with the wiring the naming contract fixes:
 and under `values` each one's settings (catalog.apiValues).
 */}}
 {{- define "catalog.components" -}}
-{{- $mysql := include "catalog.mysql.fullname" . -}}
 write-api:
   name: write-api
   pathPrefix: /api/write
-  dbHost: {{ printf "%s-%v.%s-headless" $mysql (dig "primaryOrdinal" 0 .Values.mysql) $mysql }}
+  dbHost: {{ include "catalog.db.primaryHost" . }}
   dbUser: catalog_writer
   account: catalog-writer
   values:
@@ -57,7 +56,7 @@ write-api:
 read-api:
   name: read-api
   pathPrefix: /api/read
-  dbHost: {{ printf "%s-read" $mysql }}
+  dbHost: {{ include "catalog.db.readHost" . }}
   dbUser: catalog_reader
   account: catalog-reader
   values:
@@ -74,28 +73,25 @@ read-api:
 {{- printf "%s-%s" (include "catalog.fullname" .root) .component.name | trunc 63 | trimSuffix "-" }}
 {{- end }}
 
-{{/* The mysql subchart's fullname, computed as that chart computes it. */}}
-{{- define "catalog.mysql.fullname" -}}
-{{- if .Values.mysql.fullnameOverride }}
-{{- .Values.mysql.fullnameOverride | trunc 40 | trimSuffix "-" }}
-{{- else if contains "mysql" .Release.Name }}
-{{- .Release.Name | trunc 40 | trimSuffix "-" }}
-{{- else }}
-{{- printf "%s-mysql" .Release.Name | trunc 40 | trimSuffix "-" }}
-{{- end }}
+{{/*
+The database: with the mysql subchart on, its primary, read Service and account Secrets as that
+chart's own helpers name them (.Subcharts.mysql is the subchart's template context, its values
+included); with it off, the external database named by externalDatabase.
+*/}}
+{{- define "catalog.db.primaryHost" -}}
+{{- with index .Subcharts "mysql" }}{{ include "mysql.primaryHost" . }}{{ else }}{{ .Values.externalDatabase.primaryHost }}{{ end }}
 {{- end }}
 
-{{/*
-Secret holding one DB account's `username`/`password`: the mysql subchart's `<fullname>-<account>`
-unless mysql.auth.<account>.existingSecret names another. (dict "root" $ "account" "catalog-writer")
-*/}}
-{{- define "catalog.mysql.accountSecret" -}}
-{{- $auth := (.root.Values.mysql.auth | default dict) -}}
-{{- $account := (index $auth .account | default dict) -}}
-{{- if $account.existingSecret }}
-{{- $account.existingSecret }}
+{{- define "catalog.db.readHost" -}}
+{{- with index .Subcharts "mysql" }}{{ include "mysql.read" . }}{{ else }}{{ .Values.externalDatabase.readHost }}{{ end }}
+{{- end }}
+
+{{/* Secret holding one DB account's `username`/`password`. (dict "root" $ "account" "catalog-writer") */}}
+{{- define "catalog.db.accountSecret" -}}
+{{- with index .root.Subcharts "mysql" }}
+{{- include "mysql.secretName" (dict "root" . "account" $.account) }}
 {{- else }}
-{{- printf "%s-%s" (include "catalog.mysql.fullname" .root) .account }}
+{{- index .root.Values.externalDatabase.secrets .account }}
 {{- end }}
 {{- end }}
 
@@ -146,10 +142,4 @@ covers all of it plus a 5 s margin. (dict "config" <api>.config)
 
 {{- define "catalog.containerSecurityContext" -}}
 {{- toYaml .Values.securityContext }}
-{{- end }}
-
-{{/* Labels every pod of the mysql subchart carries (its selector labels). */}}
-{{- define "catalog.mysql.podLabels" -}}
-app.kubernetes.io/name: mysql
-app.kubernetes.io/instance: {{ .Release.Name }}
 {{- end }}
