@@ -108,8 +108,9 @@ appVersion. The canary passes its own tag and digest. (dict "root" $ "component"
 {{- end }}
 
 {{/*
-The application's configuration file: the values under <api>.config with the database host and
-user the wiring decides filled in unless set explicitly. The password is never in it.
+The application's configuration file: the API's config (apiDefaults.config under <api>.config) with
+the database host and user the wiring decides filled in unless set explicitly. The password is
+never in it.
 */}}
 {{- define "catalog.appConfig" -}}
 {{- $values := .component.values -}}
