@@ -22,7 +22,7 @@ export LC_ALL=C  # sort and comm must agree on the order
 # shellcheck source=tests/lib/checks.sh
 . "$repo/tests/lib/checks.sh"
 
-for tool in helm helm-unittest kubeconform checkov promtool prometheus-mysqld-exporter mariadbd go cargo python3 curl shellcheck; do
+for tool in helm helm-unittest helm-docs kubeconform checkov promtool prometheus-mysqld-exporter mariadbd go cargo python3 curl shellcheck; do
   command -v "$tool" > /dev/null || { echo "missing tool: $tool (run scripts/install-tools.sh)" >&2; exit 1; }
 done
 for version in 1.31.0 1.37.0; do
@@ -61,7 +61,8 @@ lock_against_helm() {
   diff <(grep -v '^generated:' "$work/lock/helm.lock") <(grep -v '^generated:' "$work/lock/catalog/Chart.lock")
 }
 check "chart_lock.py accepts the lock helm writes and writes the same (file://-only copy)" lock_against_helm
-check "README.md values table matches values.yaml" python3 "$here/values_table.py" "$repo/charts/catalog" --check
+check "README.md is what helm-docs generates from README.md.gotmpl and values.yaml" \
+  bash "$repo/scripts/chart-docs.sh" --check "$repo/charts/catalog"
 
 step "helm lint --strict"
 check "default values" helm lint --strict "$chart"

@@ -42,23 +42,30 @@ The APIs, with the wiring the naming contract fixes:
   write-api -> the primary (pod mysql.primaryOrdinal, 0 unless failed over) through the headless
                Service, account catalog-writer;
   read-api  -> the read Service (replicas + primary), account catalog-reader.
+and under `values` each one's settings (catalog.apiValues).
 */}}
 {{- define "catalog.components" -}}
-{{- $mysql := include "catalog.mysql.fullname" . -}}
 write-api:
   name: write-api
-  key: writeApi
   pathPrefix: /api/write
-  dbHost: {{ printf "%s-%v.%s-headless" $mysql (dig "primaryOrdinal" 0 .Values.mysql) $mysql }}
+  dbHost: {{ include "catalog.db.primaryHost" . }}
   dbUser: catalog_writer
   account: catalog-writer
+  values:
+    {{- include "catalog.apiValues" (dict "root" . "key" "writeApi") | nindent 4 }}
 read-api:
   name: read-api
-  key: readApi
   pathPrefix: /api/read
-  dbHost: {{ printf "%s-read" $mysql }}
+  dbHost: {{ include "catalog.db.readHost" . }}
   dbUser: catalog_reader
   account: catalog-reader
+  values:
+    {{- include "catalog.apiValues" (dict "root" . "key" "readApi") | nindent 4 }}
+{{- end }}
+
+{{/* One API's settings: apiDefaults overridden key by key by writeApi or readApi. (dict "root" $ "key" "writeApi") */}}
+{{- define "catalog.apiValues" -}}
+{{- toYaml (mustMergeOverwrite (deepCopy .root.Values.apiDefaults) (deepCopy (index .root.Values .key))) }}
 {{- end }}
 
 {{/* Resource name of one API, e.g. catalog-write-api. */}}
@@ -66,28 +73,25 @@ read-api:
 {{- printf "%s-%s" (include "catalog.fullname" .root) .component.name | trunc 63 | trimSuffix "-" }}
 {{- end }}
 
-{{/* The mysql subchart's fullname, computed as that chart computes it. */}}
-{{- define "catalog.mysql.fullname" -}}
-{{- if .Values.mysql.fullnameOverride }}
-{{- .Values.mysql.fullnameOverride | trunc 40 | trimSuffix "-" }}
-{{- else if contains "mysql" .Release.Name }}
-{{- .Release.Name | trunc 40 | trimSuffix "-" }}
-{{- else }}
-{{- printf "%s-mysql" .Release.Name | trunc 40 | trimSuffix "-" }}
-{{- end }}
+{{/*
+The database: with the mysql subchart on, its primary, read Service and account Secrets as that
+chart's own helpers name them (.Subcharts.mysql is the subchart's template context, its values
+included); with it off, the external database named by externalDatabase.
+*/}}
+{{- define "catalog.db.primaryHost" -}}
+{{- with index .Subcharts "mysql" }}{{ include "mysql.primaryHost" . }}{{ else }}{{ .Values.externalDatabase.primaryHost }}{{ end }}
 {{- end }}
 
-{{/*
-Secret holding one DB account's `username`/`password`: the mysql subchart's `<fullname>-<account>`
-unless mysql.auth.<account>.existingSecret names another. (dict "root" $ "account" "catalog-writer")
-*/}}
-{{- define "catalog.mysql.accountSecret" -}}
-{{- $auth := (.root.Values.mysql.auth | default dict) -}}
-{{- $account := (index $auth .account | default dict) -}}
-{{- if $account.existingSecret }}
-{{- $account.existingSecret }}
+{{- define "catalog.db.readHost" -}}
+{{- with index .Subcharts "mysql" }}{{ include "mysql.read" . }}{{ else }}{{ .Values.externalDatabase.readHost }}{{ end }}
+{{- end }}
+
+{{/* Secret holding one DB account's `username`/`password`. (dict "root" $ "account" "catalog-writer") */}}
+{{- define "catalog.db.accountSecret" -}}
+{{- with index .root.Subcharts "mysql" }}
+{{- include "mysql.secretName" (dict "root" . "account" $.account) }}
 {{- else }}
-{{- printf "%s-%s" (include "catalog.mysql.fullname" .root) .account }}
+{{- index .root.Values.externalDatabase.secrets .account }}
 {{- end }}
 {{- end }}
 
@@ -96,7 +100,7 @@ Image of one API: repository:tag, plus @digest when one is given. The tag defaul
 appVersion. The canary passes its own tag and digest. (dict "root" $ "component" $c "image" <override>)
 */}}
 {{- define "catalog.image" -}}
-{{- $values := (index .root.Values .component.key).image -}}
+{{- $values := .component.values.image -}}
 {{- $override := .image | default dict -}}
 {{- $tag := $override.tag | default $values.tag | default .root.Chart.AppVersion -}}
 {{- $digest := ternary ($override.digest | default "") ($values.digest | default "") (hasKey $override "tag") -}}
@@ -104,11 +108,12 @@ appVersion. The canary passes its own tag and digest. (dict "root" $ "component"
 {{- end }}
 
 {{/*
-The application's configuration file: the values under <api>.config with the database host and
-user the wiring decides filled in unless set explicitly. The password is never in it.
+The application's configuration file: the API's config (apiDefaults.config under <api>.config) with
+the database host and user the wiring decides filled in unless set explicitly. The password is
+never in it.
 */}}
 {{- define "catalog.appConfig" -}}
-{{- $values := index .root.Values .component.key -}}
+{{- $values := .component.values -}}
 {{- $wired := dict "database" (dict "host" .component.dbHost "port" 3306 "user" .component.dbUser) "server" (dict "port" 8080 "admin_port" 9464) -}}
 {{- $config := mustMergeOverwrite (deepCopy $wired) (deepCopy $values.config) -}}
 {{- toYaml $config }}
@@ -138,10 +143,4 @@ covers all of it plus a 5 s margin. (dict "config" <api>.config)
 
 {{- define "catalog.containerSecurityContext" -}}
 {{- toYaml .Values.securityContext }}
-{{- end }}
-
-{{/* Labels every pod of the mysql subchart carries (its selector labels). */}}
-{{- define "catalog.mysql.podLabels" -}}
-app.kubernetes.io/name: mysql
-app.kubernetes.io/instance: {{ .Release.Name }}
 {{- end }}

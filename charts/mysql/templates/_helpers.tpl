@@ -66,27 +66,12 @@ root catalog-migrator catalog-writer catalog-reader repl probe exporter backup
 {{- . | replace "-" "_" -}}
 {{- end -}}
 
-{{/* Restricted-profile container securityContext. */}}
 {{- define "mysql.containerSecurityContext" -}}
-allowPrivilegeEscalation: false
-readOnlyRootFilesystem: true
-runAsNonRoot: true
-runAsUser: 999
-runAsGroup: 999
-capabilities:
-  drop: [ALL]
-seccompProfile:
-  type: RuntimeDefault
+{{- toYaml .Values.containerSecurityContext -}}
 {{- end -}}
 
 {{- define "mysql.podSecurityContext" -}}
-runAsNonRoot: true
-runAsUser: 999
-runAsGroup: 999
-fsGroup: 999
-fsGroupChangePolicy: OnRootMismatch
-seccompProfile:
-  type: RuntimeDefault
+{{- toYaml .Values.podSecurityContext -}}
 {{- end -}}
 
 {{/* Secret volumes: one directory per account under /etc/mysql/secrets. */}}
