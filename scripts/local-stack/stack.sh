@@ -120,7 +120,7 @@ render() {
   local work="$state/rendered"
   rm -rf "$work"
   mkdir -p "$work"
-  bash "$root/tests/catalog-chart/offline-chart.sh" "$work/charts" > /dev/null
+  bash "$root/scripts/lib/offline-chart.sh" "$work/charts" > /dev/null
   # helmfile's layering for the catalog release: values/common.yaml, then values/local.yaml (catalog:).
   python3 - "$root/values/common.yaml" "$root/values/local.yaml" > "$work/local-values.yaml" <<'PY'
 import sys, yaml
@@ -139,7 +139,7 @@ PY
   # kube-prometheus-stack is remote (unreachable here): Prometheus runs as a process instead.
   helm template "$release" "$work/charts/catalog" --namespace "$namespace" -f "$work/local-values.yaml" \
     --set kube-prometheus-stack.enabled=false > "$work/catalog.yaml"
-  python3 "$root/tests/mysql/extract.py" "$work/catalog.yaml" mysql "$work/mysql"
+  python3 "$root/scripts/lib/mysql_extract.py" "$work/catalog.yaml" mysql "$work/mysql"
   python3 "$root/scripts/local-stack/render.py" "$work/catalog.yaml" "$work"
 }
 

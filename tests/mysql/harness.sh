@@ -63,7 +63,7 @@ print(" ".join(str(s.getsockname()[1]) for s in socks))' "$1"; }
 render_chart() {
   helm template mysql "$repo/charts/mysql" --namespace catalog --set fullnameOverride=mysql \
     --set backup.enabled=true > "$work/rendered.yaml"
-  python3 "$repo/tests/mysql/extract.py" "$work/rendered.yaml" mysql "$work/rendered"
+  python3 "$repo/scripts/lib/mysql_extract.py" "$work/rendered.yaml" mysql "$work/rendered"
 }
 
 # make_secrets: one directory per account, as the Secret volumes mount them. The writer's

@@ -91,7 +91,7 @@ fi
 step "alert rules (promtool)"
 helm template mysql "$chart" --namespace catalog --set fullnameOverride=mysql --set backup.enabled=true \
   > "$work/rules-render.yaml"
-python3 "$repo/tests/mysql/extract.py" "$work/rules-render.yaml" mysql "$work/rules"
+python3 "$repo/scripts/lib/mysql_extract.py" "$work/rules-render.yaml" mysql "$work/rules"
 cp "$repo/tests/mysql/alerts.test.yaml" "$work/rules/"
 check "promtool check rules" promtool check rules "$work/rules/rules.yaml"
 check "promtool test rules (every alert fires and resolves)" promtool test rules "$work/rules/alerts.test.yaml"

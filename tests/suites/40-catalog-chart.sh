@@ -6,7 +6,7 @@
 # real /metrics output (mysqld-exporter on real MariaDB, the real write-api and read-api, which
 # are also driven through the chart's helm test round trip).
 #
-# Remote subcharts cannot be downloaded here: tests/catalog-chart/offline-chart.sh prepares a
+# Remote subcharts cannot be downloaded here: scripts/lib/offline-chart.sh prepares a
 # copy with our mysql chart unpacked and empty placeholders for the remote ones, which stay
 # disabled (their values contract is asserted by check_wiring.py).
 set -euo pipefail
@@ -30,7 +30,7 @@ for version in 1.31.0 1.37.0; do
 done
 
 step "offline chart copy (mysql subchart unpacked, remote subcharts as placeholders)"
-bash "$here/offline-chart.sh" "$work/charts"
+bash "$repo/scripts/lib/offline-chart.sh" "$work/charts"
 chart="$work/charts/catalog"
 ok "prepared $chart"
 

@@ -4,7 +4,7 @@
 #
 # Offline mode (nothing in the repository changes; users run helmfile on the committed files):
 # the suite works on a copy of helmfile.yaml and values/ next to the offline copy of the charts
-# that tests/catalog-chart/offline-chart.sh prepares (mysql unpacked as `helm dependency build`
+# that scripts/lib/offline-chart.sh prepares (mysql unpacked as `helm dependency build`
 # would, empty placeholders for the remote subcharts, whose repositories are unreachable here),
 # and runs helmfile with --skip-deps. The remote release csi-driver-nfs is not templated
 # (--selector chart-source=repository); what helmfile hands it and kube-prometheus-stack is
@@ -45,7 +45,7 @@ PY
 copy="$work/repo"
 mkdir -p "$copy"
 cp -R helmfile.yaml values "$copy/"
-bash tests/catalog-chart/offline-chart.sh "$copy/charts"
+bash scripts/lib/offline-chart.sh "$copy/charts"
 
 out="$work/out"
 mkdir -p "$out/values" "$out/local-from-tofu/values"
