@@ -29,7 +29,6 @@
 
 use std::ffi::OsStr;
 use std::fs;
-use std::io::Write as _;
 use std::net::TcpListener;
 use std::os::unix::fs::MetadataExt as _;
 use std::os::unix::net::UnixStream;
@@ -61,12 +60,6 @@ const SMALL_AND_FAST: &[&str] = &[
     "--performance-schema=OFF",
     "--sync-binlog=0",
 ];
-
-/// Run once on the template datadir: drops root@127.0.0.1, root@::1 and root@<hostname>.
-const ROOT_ONLY_ON_SOCKET: &str = "USE mysql;
-DELETE FROM global_priv WHERE User = 'root' AND Host <> 'localhost';
-DELETE FROM proxies_priv WHERE Host <> 'localhost';
-";
 
 /// The database the services use (the mysql chart's `database` value).
 pub const DATABASE: &str = "catalog";
@@ -484,7 +477,8 @@ impl ChartAccounts {
             if account.ends_with("root") {
                 continue;
             }
-            let read = |key: &str| fs::read_to_string(account.join(key)).expect("read a Secret key");
+            let read =
+                |key: &str| fs::read_to_string(account.join(key)).expect("read a Secret key");
             passwords.push((read("username"), read("password").trim_end().to_owned()));
         }
         ChartAccounts { dir, passwords }
@@ -602,8 +596,9 @@ fn kill_and_wait(running: &mut Running) {
     let _ = running.server.wait();
 }
 
-/// A datadir with fresh system tables (root with an empty password, reachable only through the
-/// socket and loopback), built once per MariaDB version and user and shared by every server.
+/// A datadir with fresh system tables (root with an empty password), built once per MariaDB
+/// version and user and shared by every server. The chart's accounts.sql, which the primary runs
+/// and the replica replicates, leaves root only on the socket, as in the chart.
 fn template_datadir() -> PathBuf {
     static TEMPLATE: OnceLock<PathBuf> = OnceLock::new();
     TEMPLATE.get_or_init(build_template).clone()
@@ -618,7 +613,6 @@ fn build_template() -> PathBuf {
     let fingerprint = version
         .chars()
         .chain(SMALL_AND_FAST.concat().chars())
-        .chain(ROOT_ONLY_ON_SOCKET.chars())
         .fold(0u64, |hash, c| {
             hash.wrapping_mul(31).wrapping_add(u64::from(c))
         });
@@ -652,34 +646,6 @@ fn build_template() -> PathBuf {
         output.status.success(),
         "mariadb-install-db failed:\n{}{}",
         String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    // As in the chart, root exists only as root@localhost (the socket): nothing can reach it
-    // over TCP, so a test connecting as root by mistake fails.
-    let mut bootstrap = Command::new("mariadbd")
-        .arg("--no-defaults")
-        .arg("--bootstrap")
-        .arg(format!("--datadir={}", datadir.display()))
-        .arg(&tmpdir)
-        .args(SMALL_AND_FAST)
-        .args(run_as_root_args())
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run mariadbd --bootstrap");
-    bootstrap
-        .stdin
-        .take()
-        .expect("stdin is piped")
-        .write_all(ROOT_ONLY_ON_SOCKET.as_bytes())
-        .expect("write bootstrap SQL");
-    let output = bootstrap
-        .wait_with_output()
-        .expect("wait for mariadbd --bootstrap");
-    assert!(
-        output.status.success(),
-        "mariadbd --bootstrap failed:\n{}",
         String::from_utf8_lossy(&output.stderr)
     );
     match fs::rename(&datadir, &template) {
