@@ -153,9 +153,8 @@ mysql_stop_all() {
     mysql_stop_pod "${file%.pid}"
   done
   for file in "$mysql_state"/mysql-*/run/mariadbd.pid "$mysql_state"/mysql-*/tmp/bootstrap.*/bootstrap.pid; do
-    [ -f "$file" ] && kill -KILL "$(cat "$file")" 2>/dev/null
+    if [ -f "$file" ]; then kill -KILL "$(cat "$file")" 2>/dev/null || true; fi
   done
-  return 0
 }
 
 if [ "${BASH_SOURCE[0]}" = "$0" ]; then
