@@ -125,6 +125,13 @@ mysql_run_server() {
   return 1
 }
 
+# mysql_exporter_args N LISTEN_PORT: the exporter sidecar's rendered arguments, one a line, with
+# the credential file configure.sh wrote for pod N and a loopback listen address.
+mysql_exporter_args() {
+  sed -e "s|^--config.my-cnf=.*|--config.my-cnf=$(mysql_pod_dir "$1")/exporter/my.cnf|" \
+    -e "s|^--web.listen-address=.*|--web.listen-address=127.0.0.1:$2|" "$(mysql_rendered_dir)/exporter.args"
+}
+
 mysql_pod_running() {
   local file
   file=$(mysql_pid_file "$1")

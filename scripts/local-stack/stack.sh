@@ -139,9 +139,7 @@ port_of_mysql() { local var="STACK_MYSQL_$1_PORT"; echo "${!var}"; }
 start_exporter() {
   local n=$1 listen_var="STACK_EXPORTER_$1_PORT"
   local -a args
-  # The sidecar's rendered arguments, with the local credential file and listen address.
-  mapfile -t args < <(sed -e "s|^--config.my-cnf=.*|--config.my-cnf=$state/mysql-$n/exporter/my.cnf|" \
-    -e "s|^--web.listen-address=.*|--web.listen-address=127.0.0.1:${!listen_var}|" "$state/rendered/mysql/exporter.args")
+  mapfile -t args < <(mysql_exporter_args "$n" "${!listen_var}")
   start "exporter-$n" prometheus-mysqld-exporter "${args[@]}"
   wait_until 30 curl -fsS "http://127.0.0.1:${!listen_var}/metrics" || die "exporter-$n did not start (see $logs/exporter-$n.log)"
 }

@@ -61,8 +61,7 @@ log "replica follows the primary"
 # start_exporter N LISTEN_PORT: the sidecar's rendered arguments, with pod N's credential file.
 start_exporter() {
   local -a args
-  mapfile -t args < <(sed -e "s|^--config.my-cnf=.*|--config.my-cnf=$work/mysql-$1/exporter/my.cnf|" \
-    -e "s|^--web.listen-address=.*|--web.listen-address=127.0.0.1:$2|" "$(mysql_rendered_dir)/exporter.args")
+  mapfile -t args < <(mysql_exporter_args "$1" "$2")
   prometheus-mysqld-exporter "${args[@]}" > "$work/exporter-$1.log" 2>&1 &
   pids+=($!)
   wait_until 30 curl -fsS "http://127.0.0.1:$2/metrics" || { cat "$work/exporter-$1.log"; return 1; }

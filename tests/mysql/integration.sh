@@ -149,8 +149,7 @@ check "root: local socket login" sql 0 root -e 'SELECT 1'
 step "mysqld-exporter (the real binary, run with the sidecar's rendered arguments) against a replica"
 mysql_in_pod 1 -- configure.sh > /dev/null 2>&1   # writes pod 1's exporter credentials
 # The sidecar's own arguments from the rendered StatefulSet, with this test's paths and port.
-mapfile -t exporter_args < <(sed -e "s|^--config.my-cnf=/etc/mysqld-exporter/|--config.my-cnf=$work/mysql-1/exporter/|" \
-  -e "s|^--web.listen-address=.*|--web.listen-address=127.0.0.1:$exporter_port|" "$work/rendered/mysql/exporter.args")
+mapfile -t exporter_args < <(mysql_exporter_args 1 "$exporter_port")
 prometheus-mysqld-exporter "${exporter_args[@]}" > "$work/exporter.log" 2>&1 &
 exporter_pid=$!
 for _ in $(seq 1 40); do curl -fsS "http://127.0.0.1:$exporter_port/metrics" > "$work/metrics.txt" 2>/dev/null && break; sleep 0.25; done
