@@ -506,16 +506,23 @@ fn mysql_pods(args: &[&OsStr]) {
         path.push(":");
         path.push(system);
     }
-    let output = Command::new("bash")
+    let mut command = Command::new("bash");
+    command
         .arg(repo.join("scripts/lib/mysql-pods.sh"))
         .args(args)
         .env("PATH", path)
-        .stdin(Stdio::null())
+        .stdin(Stdio::null());
+    run_or_panic(command, &format!("scripts/lib/mysql-pods.sh {args:?}"));
+}
+
+/// Runs a command to completion; panics with its output when it fails.
+fn run_or_panic(mut command: Command, what: &str) {
+    let output = command
         .output()
-        .expect("run bash");
+        .unwrap_or_else(|e| panic!("cannot run {what}: {e}"));
     assert!(
         output.status.success(),
-        "scripts/lib/mysql-pods.sh {args:?} failed:\n{}{}",
+        "{what} failed:\n{}{}",
         String::from_utf8_lossy(&output.stdout),
         String::from_utf8_lossy(&output.stderr)
     );
@@ -633,21 +640,15 @@ fn build_template() -> PathBuf {
     let datadir = staging.path().join("data");
     // Its own tmpdir: concurrent bootstraps sharing /tmp have lost each other's temporary tables.
     let tmpdir = format!("--tmpdir={}", staging.path().display());
-    let output = Command::new("mariadb-install-db")
+    let mut install = Command::new("mariadb-install-db");
+    install
         .arg("--no-defaults")
         .arg(format!("--datadir={}", datadir.display()))
         .arg(&tmpdir)
         .args(["--auth-root-authentication-method=normal", "--skip-test-db"])
         .args(SMALL_AND_FAST)
-        .args(run_as_root_args())
-        .output()
-        .expect("run mariadb-install-db");
-    assert!(
-        output.status.success(),
-        "mariadb-install-db failed:\n{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
+        .args(run_as_root_args());
+    run_or_panic(install, "mariadb-install-db");
     match fs::rename(&datadir, &template) {
         Ok(()) => {}
         // Another process won the race.
