@@ -7,7 +7,7 @@
 # Two differences from a user's run, both forced by this machine: `sync`, because `apply` needs
 # the helm-diff plugin, which cannot be had here; and the umbrella chart's remote subcharts
 # (kube-prometheus-stack, csi-driver-nfs; both disabled in the ci environment) are empty
-# placeholders, because they cannot be downloaded (tests/catalog-chart/offline-chart.sh).
+# placeholders, because they cannot be downloaded (scripts/lib/offline-chart.sh).
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -19,7 +19,7 @@ deploy="$CLUSTER_STATE/deploy"
 rm -rf "$deploy"
 mkdir -p "$deploy/charts"
 cp -R "$cluster_root/helmfile.yaml" "$cluster_root/values" "$deploy/"
-"$cluster_root/tests/catalog-chart/offline-chart.sh" "$deploy/charts" > /dev/null
+"$cluster_root/scripts/lib/offline-chart.sh" "$deploy/charts" > /dev/null
 
 refs=$("$here/images.sh" refs)
 mariadb_tag=$(sed -n 's#^docker.io/catalog/mariadb:##p' <<< "$refs")

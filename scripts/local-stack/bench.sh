@@ -34,10 +34,10 @@ mkdir -p "$results"
 pid_of() { cat "$STACK_DIR/run/$1.pid"; }
 # cpu_seconds NAME: utime + stime of the process so far.
 cpu_seconds() {
-  python3 -c 'import os, sys
-fields = open(f"/proc/{sys.argv[1]}/stat").read().rsplit(")", 1)[1].split()
-print((int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK"))' "$(pid_of "$1")"
+  # After "pid (comm) ", fields 12 and 13 are utime and stime, in clock ticks.
+  awk -v ticks="$(getconf CLK_TCK)" '{ sub(/.*\) /, ""); print ($12 + $13) / ticks }' "/proc/$(pid_of "$1")/stat"
 }
+difference() { awk -v a="$1" -v b="$2" 'BEGIN { print a - b }'; }
 # status_kb NAME FIELD: VmRSS (now) or VmHWM (peak) in KiB.
 status_kb() { awk -v f="$2:" '$1 == f { print $2 }' "/proc/$(pid_of "$1")/status"; }
 
@@ -62,8 +62,8 @@ for op in get list create update; do
   before_w=$(cpu_seconds write-api); before_r=$(cpu_seconds read-api)
   k6_run fixed-concurrency -e "OP=$op" -e "VUS=$vus" -e "DURATION=$duration" -e SEED_ITEMS=$((vus * 2)) | tail -n +2
   {
-    echo "cpu_write_api=$(python3 -c "print($(cpu_seconds write-api) - $before_w)")"
-    echo "cpu_read_api=$(python3 -c "print($(cpu_seconds read-api) - $before_r)")"
+    echo "cpu_write_api=$(difference "$(cpu_seconds write-api)" "$before_w")"
+    echo "cpu_read_api=$(difference "$(cpu_seconds read-api)" "$before_r")"
     echo "peak_rss_kb_write_api=$(status_kb write-api VmHWM)"
     echo "peak_rss_kb_read_api=$(status_kb read-api VmHWM)"
   } > "$results/$op.env"

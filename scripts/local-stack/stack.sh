@@ -34,24 +34,15 @@ profile=${STACK_PROFILE:-debug}
 namespace=catalog
 release=catalog
 
+# shellcheck source=scripts/lib/common.sh
+. "$root/scripts/lib/common.sh"
+# The MariaDB pods: mysql-N/, secrets/ and run/mysql-N.pid under the state directory.
+# shellcheck source=scripts/lib/mysql-pods.sh
+. "$root/scripts/lib/mysql-pods.sh"
+mysql_state=$state
+
 log() { printf '[stack] %s\n' "$*"; }
 die() { printf '[stack] error: %s\n' "$*" >&2; exit 1; }
-
-# wait_for SECONDS command...: retries every 0.25 s.
-wait_for() {
-  local deadline=$((SECONDS + $1)); shift
-  until "$@" > /dev/null 2>&1; do
-    [ $SECONDS -lt $deadline ] || return 1
-    sleep 0.25
-  done
-}
-
-free_ports() {
-  python3 -c 'import socket, sys
-socks = [socket.socket() for _ in range(int(sys.argv[1]))]
-for s in socks: s.bind(("127.0.0.1", 0))
-print(" ".join(str(s.getsockname()[1]) for s in socks))' "$1"
-}
 
 port_names=(PROXY PROMETHEUS MYSQL_0 MYSQL_1 EXPORTER_0 EXPORTER_1 WRITE_API WRITE_ADMIN READ_API READ_ADMIN BASELINE)
 declare -A default_port=(
@@ -106,7 +97,7 @@ stop() {
   pid=$(pid_of "$name") || return 0
   if kill -0 "$pid" 2>/dev/null; then
     kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
-    wait_for 30 bash -c "! kill -0 $pid" || kill -KILL -- "-$pid" 2>/dev/null || true
+    wait_until 30 bash -c "! kill -0 $pid" || kill -KILL -- "-$pid" 2>/dev/null || true
   fi
   rm -f "$run/$name.pid"
 }
@@ -120,75 +111,27 @@ render() {
   local work="$state/rendered"
   rm -rf "$work"
   mkdir -p "$work"
-  bash "$root/tests/catalog-chart/offline-chart.sh" "$work/charts" > /dev/null
+  bash "$root/scripts/lib/offline-chart.sh" "$work/charts" > /dev/null
   # helmfile's layering for the catalog release: values/common.yaml, then values/local.yaml (catalog:).
-  python3 - "$root/values/common.yaml" "$root/values/local.yaml" > "$work/local-values.yaml" <<'PY'
-import sys, yaml
-def merge(into, update):
-    for key, value in update.items():
-        if isinstance(value, dict) and isinstance(into.get(key), dict):
-            merge(into[key], value)
-        else:
-            into[key] = value
-    return into
-values = {}
-for path in sys.argv[1:]:
-    merge(values, yaml.safe_load(open(path)).get("catalog", {}))
-yaml.safe_dump(values, sys.stdout)
-PY
+  python3 "$root/scripts/local-stack/merge_values.py" catalog "$root/values/common.yaml" "$root/values/local.yaml" \
+    > "$work/local-values.yaml"
   # kube-prometheus-stack is remote (unreachable here): Prometheus runs as a process instead.
   helm template "$release" "$work/charts/catalog" --namespace "$namespace" -f "$work/local-values.yaml" \
     --set kube-prometheus-stack.enabled=false > "$work/catalog.yaml"
-  python3 "$root/tests/mysql/extract.py" "$work/catalog.yaml" mysql "$work/mysql"
+  mysql_extract "$work/catalog.yaml" mysql
   python3 "$root/scripts/local-stack/render.py" "$work/catalog.yaml" "$work"
 }
 
-# --- MariaDB pods
-
-make_secrets() {
-  local account
-  for account in root catalog-migrator catalog-writer catalog-reader repl probe exporter backup; do
-    [ -f "$state/secrets/$account/password" ] && continue
-    mkdir -p "$state/secrets/$account"
-    printf '%s' "${account//-/_}" > "$state/secrets/$account/username"
-    head -c 18 /dev/urandom | base64 | tr -d '/+=' > "$state/secrets/$account/password"
-  done
-  chmod -R go-rwx "$state/secrets"
-}
-
-# pod_env N: pod N's container env for `env -i` (the rendered env; paths, ports and the primary's
-# address made local; later assignments win).
-pod_env() {
-  local n=$1 dir="$state/mysql-$1" port_var="STACK_MYSQL_$1_PORT"
-  cat "$state/rendered/mysql/pod.env"
-  printf '%s\n' "PATH=$PATH" "HOSTNAME=mysql-$n" "MYSQL_PRIMARY_HOST=127.0.0.1" \
-    "MYSQL_PRIMARY_PORT=$STACK_MYSQL_0_PORT" "MYSQL_PORT=${!port_var}" "MYSQL_BIND_ADDRESS=127.0.0.1" \
-    "MYSQL_DATA_ROOT=$dir/data" "MYSQL_CONF_DIR=$dir/generated" "MYSQL_RUN_DIR=$dir/run" \
-    "MYSQL_SECRETS_DIR=$state/secrets" "TMPDIR=$dir/tmp" "EXPORTER_CONF_DIR=$dir/exporter" \
-    "MYSQL_EXTRA_CNF=$state/rendered/mysql/scripts/extra.cnf"
-  [ "$(id -u)" -ne 0 ] || echo "MYSQL_RUN_AS_USER=root"
-}
-
-# in_pod N script args...: runs a chart script as pod N's containers do.
-in_pod() {
-  local n=$1 script=$2; shift 2
-  local -a envs
-  mapfile -t envs < <(pod_env "$n")
-  env -i "${envs[@]}" bash "$state/rendered/mysql/scripts/$script" "$@"
-}
+# --- MariaDB pods (scripts/lib/mysql-pods.sh: the mysql chart's own scripts)
 
 # start_mysql N: init containers (configure, bootstrap), then mariadbd; waits for readiness.
 start_mysql() {
   local n=$1 name="mysql-$1"
   running "$name" && { log "$name runs already"; return; }
-  mkdir -p "$state/$name"/{data,tmp,run}
+  mysql_new_pod "$n" "$(port_of_mysql "$n")"
   log "$name: configure.sh, bootstrap.sh (chart scripts)"
-  in_pod "$n" configure.sh >> "$logs/$name-init.log" 2>&1 || { tail -n 30 "$logs/$name-init.log"; die "$name: configure failed"; }
-  in_pod "$n" bootstrap.sh >> "$logs/$name-init.log" 2>&1 || { tail -n 30 "$logs/$name-init.log"; die "$name: bootstrap failed"; }
-  local -a envs
-  mapfile -t envs < <(pod_env "$n")
-  start "$name" env -i "${envs[@]}" bash "$state/rendered/mysql/scripts/run-mariadbd.sh"
-  wait_for 120 in_pod "$n" probe.sh ready || { tail -n 30 "$logs/$name.log"; die "$name did not become ready"; }
+  mysql_start_pod "$n" 2>&1 || die "$name did not start (see $logs/$name-init.log, $logs/$name.log)"
+  wait_until 120 mysql_in_pod "$n" -- probe.sh ready || { tail -n 30 "$logs/$name.log"; die "$name did not become ready"; }
   log "$name ready on 127.0.0.1:$(port_of_mysql "$n")"
 }
 port_of_mysql() { local var="STACK_MYSQL_$1_PORT"; echo "${!var}"; }
@@ -196,11 +139,9 @@ port_of_mysql() { local var="STACK_MYSQL_$1_PORT"; echo "${!var}"; }
 start_exporter() {
   local n=$1 listen_var="STACK_EXPORTER_$1_PORT"
   local -a args
-  # The sidecar's rendered arguments, with the local credential file and listen address.
-  mapfile -t args < <(sed -e "s|^--config.my-cnf=.*|--config.my-cnf=$state/mysql-$n/exporter/my.cnf|" \
-    -e "s|^--web.listen-address=.*|--web.listen-address=127.0.0.1:${!listen_var}|" "$state/rendered/mysql/exporter.args")
+  mapfile -t args < <(mysql_exporter_args "$n" "${!listen_var}")
   start "exporter-$n" prometheus-mysqld-exporter "${args[@]}"
-  wait_for 30 curl -fsS "http://127.0.0.1:${!listen_var}/metrics" || die "exporter-$n did not start (see $logs/exporter-$n.log)"
+  wait_until 30 curl -fsS "http://127.0.0.1:${!listen_var}/metrics" || die "exporter-$n did not start (see $logs/exporter-$n.log)"
 }
 
 # --- the APIs
@@ -226,15 +167,15 @@ start_api() {
   local -a envs
   mapfile -t envs < <(app_env "$api_port" "$admin_port" "$db_port" "$account")
   running "$name" && return 0
-  local started=$EPOCHREALTIME deadline=$((SECONDS + 60))
+  local started=${EPOCHREALTIME//[.,]/} deadline=$((SECONDS + 60))
   start "$name" env "${envs[@]}" "$bins/$name"
   # Polled every 10 ms: the time from process start to ready is one of the bench's figures.
   until curl -fsS -o /dev/null "http://127.0.0.1:$api_port/readyz" 2> /dev/null; do
     [ $SECONDS -lt $deadline ] || { tail -n 20 "$logs/$name.log"; die "$name not ready"; }
     sleep 0.01
   done
-  local ready_ms
-  ready_ms=$(python3 -c "print(round(($EPOCHREALTIME - $started) * 1000))")
+  # EPOCHREALTIME without its decimal point: microseconds.
+  local ready_ms=$(((${EPOCHREALTIME//[.,]/} - started) / 1000))
   echo "$ready_ms" > "$run/$name.ready-ms"
   log "$name ready on 127.0.0.1:$api_port (metrics :$admin_port) ${ready_ms} ms after start"
 }
@@ -278,7 +219,7 @@ CONF
   nginx -t -q -c "$state/nginx/nginx.conf" -p "$state/nginx" 2>> "$logs/nginx-error.log" \
     || die "nginx configuration invalid (see $logs/nginx-error.log)"
   start nginx nginx -c "$state/nginx/nginx.conf" -p "$state/nginx"
-  wait_for 20 curl -fsS "http://127.0.0.1:$STACK_BASELINE_PORT/" || die "nginx did not start"
+  wait_until 20 curl -fsS "http://127.0.0.1:$STACK_BASELINE_PORT/" || die "nginx did not start"
 }
 
 # --- Prometheus: static targets labelled as the ServiceMonitors' targets are in the cluster
@@ -315,7 +256,7 @@ YAML
   start prometheus prometheus --config.file="$state/prometheus/prometheus.yml" \
     --storage.tsdb.path="$state/prometheus/data" --web.listen-address="127.0.0.1:$STACK_PROMETHEUS_PORT" \
     --web.enable-lifecycle
-  wait_for 60 curl -fsS "http://127.0.0.1:$STACK_PROMETHEUS_PORT/-/ready" || die "Prometheus not ready (see $logs/prometheus.log)"
+  wait_until 60 curl -fsS "http://127.0.0.1:$STACK_PROMETHEUS_PORT/-/ready" || die "Prometheus not ready (see $logs/prometheus.log)"
 }
 
 # --- commands
@@ -361,7 +302,7 @@ up() {
   write_stack_env
   log "rendering the charts (environment local)"
   render
-  make_secrets
+  mysql_make_secrets
   start_mysql 0
   start_mysql 1
   start_exporter 0

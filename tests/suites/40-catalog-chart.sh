@@ -6,31 +6,25 @@
 # real /metrics output (mysqld-exporter on real MariaDB, the real write-api and read-api, which
 # are also driven through the chart's helm test round trip).
 #
-# Remote subcharts cannot be downloaded here: tests/catalog-chart/offline-chart.sh prepares a
+# Remote subcharts cannot be downloaded here: scripts/lib/offline-chart.sh prepares a
 # copy with our mysql chart unpacked and empty placeholders for the remote ones, which stay
 # disabled (their values contract is asserted by check_wiring.py).
 set -euo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 here="$repo/tests/catalog-chart"
-schemas="$repo/.cache/kubernetes-json-schema"
 work=$(mktemp -d "${TMPDIR:-/tmp}/catalog-chart-test.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 export PATH="$repo/bin:$repo/.venv/bin:$PATH"
 export LC_ALL=C  # sort and comm must agree on the order
 
-# shellcheck source=tests/lib/checks.sh
-. "$repo/tests/lib/checks.sh"
+# shellcheck source=tests/lib.sh
+. "$repo/tests/lib.sh"
 
-for tool in helm helm-unittest helm-docs kubeconform checkov promtool prometheus-mysqld-exporter mariadbd go cargo python3 curl shellcheck; do
-  command -v "$tool" > /dev/null || { echo "missing tool: $tool (run scripts/install-tools.sh)" >&2; exit 1; }
-done
-for version in 1.31.0 1.37.0; do
-  [ -d "$schemas/v$version-strict" ] || { echo "missing schemas for $version (run scripts/install-tools.sh)" >&2; exit 1; }
-done
+require_tools helm helm-unittest helm-docs kubeconform checkov promtool prometheus-mysqld-exporter mariadbd go cargo python3 curl jq shellcheck
 
 step "offline chart copy (mysql subchart unpacked, remote subcharts as placeholders)"
-bash "$here/offline-chart.sh" "$work/charts"
+bash "$repo/scripts/lib/offline-chart.sh" "$work/charts"
 chart="$work/charts/catalog"
 ok "prepared $chart"
 
@@ -46,12 +40,7 @@ tail -n 1 "$work/out" | sed 's/^/     /'
 # the same one (all but the time).
 mkdir -p "$work/lock/catalog"
 cp -R "$repo/charts/mysql" "$work/lock/"
-python3 - "$repo/charts/catalog/Chart.yaml" "$work/lock/catalog/Chart.yaml" <<'PY'
-import sys, yaml
-chart = yaml.safe_load(open(sys.argv[1]))
-chart["dependencies"] = [d for d in chart["dependencies"] if d["repository"].startswith("file://")]
-yaml.safe_dump(chart, open(sys.argv[2], "w"), sort_keys=False)
-PY
+python3 "$here/file_dependencies.py" "$repo/charts/catalog/Chart.yaml" "$work/lock/catalog/Chart.yaml"
 lock_against_helm() {
   HELM_CACHE_HOME="$work/lock/helm" HELM_CONFIG_HOME="$work/lock/helm" HELM_DATA_HOME="$work/lock/helm" \
     helm dependency update "$work/lock/catalog" || return 1
@@ -104,11 +93,6 @@ for name in "${names[@]}"; do
 done
 
 step "kubeconform -strict (Kubernetes 1.31.0 and 1.37.0; ServiceMonitor, PrometheusRule, HTTPRoute CRDs)"
-kubeconform_strict() {
-  kubeconform -strict -summary -kubernetes-version "$1" \
-    -schema-location "$schemas/{{ .NormalizedKubernetesVersion }}-strict/{{ .ResourceKind }}{{ .KindSuffix }}.json" \
-    -schema-location "$schemas/crds/{{ .Group }}/{{ .ResourceKind }}_{{ .ResourceAPIVersion }}.json" "$2"
-}
 for name in "${names[@]}"; do
   for version in 1.31.0 1.37.0; do
     check "$name against $version" kubeconform_strict "$version" "$work/rendered/$name.yaml"
@@ -137,13 +121,7 @@ refute "the check rejects allowPrivilegeEscalation: true" "allowPrivilegeEscalat
 step "checkov (our rendered resources; skips justified in charts/catalog/.checkov.yaml)"
 mkdir -p "$work/checkov"
 cp "$work"/ours-*.yaml "$work/checkov/"
-# BC_SKIP_MAPPING and --skip-download keep checkov off the network.
-if BC_SKIP_MAPPING=TRUE checkov --config-file "$repo/charts/catalog/.checkov.yaml" --skip-download --quiet --compact \
-  -d "$work/checkov" > "$work/checkov.out" 2>&1; then
-  ok "checkov: $(grep -o 'Passed checks: [0-9]*, Failed checks: [0-9]*, Skipped checks: [0-9]*' "$work/checkov.out")"
-else
-  not_ok "checkov findings"; tail -n 40 "$work/checkov.out" | sed 's/^/     /'
-fi
+checkov_clean "$repo/charts/catalog/.checkov.yaml" "$work/checkov"
 
 step "wiring (tests/catalog-chart/check_wiring.py, with the real mysql subchart)"
 for name in "${names[@]}"; do
@@ -185,12 +163,7 @@ check "the test cluster's Prometheus resource has the selectors the stack render
 tail -n 1 "$work/out" | sed 's/^/     /'
 
 step "alert rules: promtool check rules + test rules"
-python3 - "$work/rendered/default.yaml" "$work/rules.yaml" <<'PY'
-import sys, yaml
-rules = [d for d in yaml.safe_load_all(open(sys.argv[1])) if d and d["kind"] == "PrometheusRule"
-         and d["metadata"]["name"] == "catalog-slo"]
-yaml.safe_dump({"groups": rules[0]["spec"]["groups"]}, open(sys.argv[2], "w"), sort_keys=False)
-PY
+python3 "$here/rule_file.py" "$work/rendered/default.yaml" catalog-slo "$work/rules.yaml"
 check "promtool check rules (catalog-slo)" promtool check rules "$work/rules.yaml"
 cp "$here/rules-test.yaml" "$work/rules-test.yaml"
 check "promtool test rules (tests/catalog-chart/rules-test.yaml)" promtool test rules "$work/rules-test.yaml"
@@ -205,7 +178,7 @@ check "Prometheus parser: metric names of $(wc -l < "$work/exprs.txt") dashboard
   bash -c "'$chartcheck' promql-metrics < '$work/exprs.txt' > '$work/used-metrics.txt'"
 
 check "build write-api and read-api" cargo build --quiet --bins -p write-api -p read-api --manifest-path "$repo/Cargo.toml"
-target=$(cargo metadata --format-version 1 --no-deps --manifest-path "$repo/Cargo.toml" | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')
+target=$(cargo metadata --format-version 1 --no-deps --manifest-path "$repo/Cargo.toml" | jq -r .target_directory)
 # The config file each variant mounts must be one the binaries accept (they refuse unknown keys).
 mkdir -p "$work/app-config"
 for name in "${names[@]}"; do
@@ -244,6 +217,4 @@ else
   not_ok "labels missing on metrics: $(echo "$unknown" | tr '\n' ';')"
 fi
 
-echo
-echo "catalog chart: $passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+finish "catalog chart"

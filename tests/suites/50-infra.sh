@@ -6,16 +6,14 @@ set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 cd "$root"
-for tool in tofu terraform-docs checkov; do
-  command -v "$tool" >/dev/null || { echo "$tool is missing: run scripts/install-tools.sh" >&2; exit 1; }
-done
+# shellcheck source=tests/lib.sh
+. tests/lib.sh
+require_tools tofu terraform-docs checkov
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 # shellcheck source=tests/infra/tofu-env.sh
 . tests/infra/tofu-env.sh
-
-step() { printf -- '--- %s\n' "$*"; }
 
 step "tofu fmt -check -recursive infra"
 tofu fmt -check -recursive -diff infra
@@ -58,18 +56,4 @@ done
 step "checkov -d infra (zero findings; every skip carries its reason)"
 # BC_SKIP_MAPPING keeps checkov from fetching its guideline mapping over the network.
 BC_SKIP_MAPPING=TRUE checkov --config-file infra/.checkov.yaml -d infra --output cli --output json --output-file-path "$work/checkov" >/dev/null
-python3 - "$work/checkov/results_json.json" <<'PY'
-import json, sys
-reports = json.load(open(sys.argv[1]))
-reports = reports if isinstance(reports, list) else [reports]
-passed = sum(r["summary"]["passed"] for r in reports)
-failed = [c for r in reports for c in r["results"]["failed_checks"]]
-skipped = [c for r in reports for c in r["results"]["skipped_checks"]]
-for check in failed:
-    print(f"FAILED {check['check_id']} {check['resource']} {check['file_path']}")
-unjustified = [c for c in skipped if len((c.get("check_result") or {}).get("suppress_comment", "").strip()) < 20]
-for check in unjustified:
-    print(f"SKIPPED WITHOUT A REASON {check['check_id']} {check['resource']}")
-print(f"checkov: {passed} passed, {len(failed)} failed, {len(skipped)} skipped with a reason")
-sys.exit(1 if failed or unjustified or passed == 0 else 0)
-PY
+python3 tests/checkov_report.py "$work/checkov/results_json.json"

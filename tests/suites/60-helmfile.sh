@@ -4,7 +4,7 @@
 #
 # Offline mode (nothing in the repository changes; users run helmfile on the committed files):
 # the suite works on a copy of helmfile.yaml and values/ next to the offline copy of the charts
-# that tests/catalog-chart/offline-chart.sh prepares (mysql unpacked as `helm dependency build`
+# that scripts/lib/offline-chart.sh prepares (mysql unpacked as `helm dependency build`
 # would, empty placeholders for the remote subcharts, whose repositories are unreachable here),
 # and runs helmfile with --skip-deps. The remote release csi-driver-nfs is not templated
 # (--selector chart-source=repository); what helmfile hands it and kube-prometheus-stack is
@@ -13,39 +13,22 @@ set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 cd "$root"
-for tool in helmfile helm kubeconform tofu python3; do
-  command -v "$tool" >/dev/null || { echo "$tool is missing: run scripts/install-tools.sh" >&2; exit 1; }
-done
+# shellcheck source=tests/lib.sh
+. tests/lib.sh
+require_tools helmfile helm kubeconform tofu python3
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 # Helm's repository and cache state stays inside the test.
 export HELM_CACHE_HOME="$work/helm/cache" HELM_CONFIG_HOME="$work/helm/config" HELM_DATA_HOME="$work/helm/data"
 
-step() { printf -- '--- %s\n' "$*"; }
-
 step "helmfile.yaml is plain YAML: environments, then ---, then releases with safe defaults"
-python3 - helmfile.yaml <<'PY'
-import sys, yaml
-text = open(sys.argv[1]).read()
-assert "{{" not in text, "helmfile.yaml must not use templates (helmfile v1 renders only *.gotmpl)"
-environments, releases = yaml.safe_load_all(text)
-assert set(environments["environments"]) == {"local", "staging", "production", "ci"}, environments
-defaults = releases["helmDefaults"]
-for key in ("wait", "waitForJobs", "createNamespace", "atomic"):
-    assert defaults.get(key) is True, f"helmDefaults.{key} must be true"
-assert defaults.get("timeout", 0) > 0 and defaults.get("historyMax", 0) > 0, defaults
-assert "--dry-run=server" in defaults.get("diffArgs", []), "helm-diff needs --dry-run=server for the charts' lookup()"
-names = [r["name"] for r in releases["releases"]]
-catalog = next(r for r in releases["releases"] if r["name"] == "catalog")
-assert catalog["needs"] == ["kube-system/csi-driver-nfs"] and names.index("csi-driver-nfs") < names.index("catalog"), names
-print("plain YAML; helmDefaults", {k: defaults[k] for k in sorted(defaults)}, "; releases in order", names)
-PY
+python3 tests/helmfile/check_plain_yaml.py helmfile.yaml
 
 copy="$work/repo"
 mkdir -p "$copy"
 cp -R helmfile.yaml values "$copy/"
-bash tests/catalog-chart/offline-chart.sh "$copy/charts"
+bash scripts/lib/offline-chart.sh "$copy/charts"
 
 out="$work/out"
 mkdir -p "$out/values" "$out/local-from-tofu/values"
@@ -68,13 +51,9 @@ step "helmfile -e ci template --state-values-set mariadbImageTag=...,curlImageTa
 helmfile "${offline[@]}" -e ci --selector chart-source=repository template --skip-deps \
   --state-values-set mariadbImageTag=10.11.99-test,curlImageTag=7.88.99-test >"$out/ci-tags.yaml"
 
-schemas="$root/.cache/kubernetes-json-schema"
-[ -d "$schemas/v1.31.0-strict" ] || { echo "kubeconform schemas missing in $schemas: run scripts/install-tools.sh" >&2; exit 1; }
 for env in local staging production ci; do
   step "kubeconform -strict: $env as rendered by helmfile (Kubernetes 1.31.0, monitoring CRDs)"
-  kubeconform -strict -summary -kubernetes-version 1.31.0 \
-    -schema-location "$schemas/{{ .NormalizedKubernetesVersion }}-strict/{{ .ResourceKind }}{{ .KindSuffix }}.json" \
-    -schema-location "$schemas/crds/{{ .Group }}/{{ .ResourceKind }}_{{ .ResourceAPIVersion }}.json" "$out/$env.yaml"
+  kubeconform_strict 1.31.0 "$out/$env.yaml"
 done
 
 step "tofu output hand-over: .state/infra/local.yaml replaces the local defaults"

@@ -23,8 +23,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# shellcheck source=tests/lib/checks.sh
-. "$repo/tests/lib/checks.sh"
+# shellcheck source=tests/lib.sh
+. "$repo/tests/lib.sh"
 
 for tool in mariadbd prometheus promtool prometheus-mysqld-exporter nginx k6 helm cargo curl jq python3 shellcheck; do
   command -v "$tool" > /dev/null || { echo "missing tool: $tool (run scripts/install-tools.sh)" >&2; exit 1; }

@@ -15,8 +15,8 @@ images="$repo/scripts/cluster/images.sh"
 work=$(mktemp -d "${TMPDIR:-/tmp}/catalog-images.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 
-# shellcheck source=tests/lib/checks.sh
-. "$repo/tests/lib/checks.sh"
+# shellcheck source=tests/lib.sh
+. "$repo/tests/lib.sh"
 
 check "images.sh is shellcheck-clean" shellcheck "$images" "$repo/tests/cluster/mariadb-image-smoke.sh"
 check "images.sh build" "$images" build

@@ -31,8 +31,8 @@ work=$(mktemp -d "${TMPDIR:-/tmp}/catalog-cluster.XXXXXX")
 export KUBECONFIG="$KUBECONFIG_ADMIN"
 
 
-# shellcheck source=tests/lib/checks.sh
-. "$repo/tests/lib/checks.sh"
+# shellcheck source=tests/lib.sh
+. "$repo/tests/lib.sh"
 
 # The figures of this run (figure "what" "value"); with CLUSTER_FIGURES=<file> they are written
 # there as Markdown at the end (make cluster-figures: docs/cluster-figures.md).

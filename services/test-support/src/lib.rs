@@ -1,6 +1,6 @@
 //! Real MariaDB servers for the integration tests: a primary and a GTID replica, each a
-//! `mariadbd` process on a free 127.0.0.1 port with its own temporary datadir, plus the
-//! least-privilege accounts of DESIGN.md. No mocks: what passes here passes against MariaDB.
+//! `mariadbd` process on a free 127.0.0.1 port with its own temporary datadir, holding the
+//! accounts and grants the mysql chart creates. No mocks: what passes here passes against MariaDB.
 //!
 //! ```no_run
 //! let cluster = test_support::Cluster::start();
@@ -9,19 +9,26 @@
 //! assert_eq!(cluster.replica.sql("SELECT COUNT(*) FROM catalog.t"), "0\n");
 //! ```
 //!
+//! The accounts come from the chart itself: `scripts/lib/mysql-pods.sh`, the library every shell
+//! test and the local stack start MariaDB with, renders `charts/mysql` and runs its
+//! `configure.sh` for a fresh set of Secrets; the primary then runs the `accounts.sql` that
+//! script writes, as the chart's primary does at every start. A grant changed in the chart is a
+//! grant changed here.
+//!
 //! Every process is killed and every temporary directory removed on drop, also when a test
 //! panics. If the test process itself dies abruptly (SIGKILL, abort), a small watchdog process
 //! per server notices its pipe to the test process closing and kills the server for it.
 //!
-//! Needs `mariadbd`, `mariadb-install-db` and `mariadb` (MariaDB 10.11 or newer) on `PATH`.
+//! Needs `mariadbd`, `mariadb-install-db` and `mariadb` (MariaDB 10.11 or newer) on `PATH`, and
+//! what the library needs: `helm` and `python3` with PyYAML (the repository's `bin/` and
+//! `.venv/bin/` from scripts/install-tools.sh are searched first).
 //! The freshly initialised system tables are built once per MariaDB version and user, cached
 //! in `$TMPDIR/catalog-test-mariadb-template-*` (about 20 MB, safe to delete), and copied for each
 //! server, because `mariadb-install-db` takes seconds on a busy machine and copying takes
 //! milliseconds.
 
-use std::fmt::Write as _;
+use std::ffi::OsStr;
 use std::fs;
-use std::io::{Read as _, Write as _};
 use std::net::TcpListener;
 use std::os::unix::fs::MetadataExt as _;
 use std::os::unix::net::UnixStream;
@@ -54,32 +61,8 @@ const SMALL_AND_FAST: &[&str] = &[
     "--sync-binlog=0",
 ];
 
-/// Run once on the template datadir: drops root@127.0.0.1, root@::1 and root@<hostname>.
-const ROOT_ONLY_ON_SOCKET: &str = "USE mysql;
-DELETE FROM global_priv WHERE User = 'root' AND Host <> 'localhost';
-DELETE FROM proxies_priv WHERE Host <> 'localhost';
-";
-
-/// The database the services use.
+/// The database the services use (the mysql chart's `database` value).
 pub const DATABASE: &str = "catalog";
-
-/// The accounts [`Cluster::start`] creates and what each may do (DESIGN.md: least privilege),
-/// the same grants as the mysql chart's `configure.sh`. `probe` reads replica status for health
-/// checks; `MASTER_GTID_WAIT`, `@@last_gtid` and `@@gtid_binlog_pos` need no privilege at all.
-pub const ACCOUNTS: &[(&str, &str)] = &[
-    (
-        "catalog_migrator",
-        "SELECT, INSERT, UPDATE, DELETE, CREATE, ALTER, DROP, INDEX, REFERENCES, CREATE VIEW, \
-         SHOW VIEW ON catalog.*",
-    ),
-    (
-        "catalog_writer",
-        "SELECT, INSERT, UPDATE, DELETE ON catalog.*",
-    ),
-    ("catalog_reader", "SELECT ON catalog.*"),
-    ("repl", "REPLICATION SLAVE ON *.*"),
-    ("probe", "SLAVE MONITOR ON *.*"),
-];
 
 /// One real mariadbd process on a free 127.0.0.1 port with its own temp datadir.
 pub struct MariaDb {
@@ -352,50 +335,42 @@ impl Drop for MariaDb {
     }
 }
 
-/// Primary + one replica with GTID replication, set up the way the chart will do it.
+/// Primary + one replica with GTID replication, holding the mysql chart's accounts.
 pub struct Cluster {
     /// Server id 1, read-write, binary log on.
     pub primary: MariaDb,
     /// Server id 2, `read_only`, replicating from the primary as `repl` with `MASTER_USE_GTID=slave_pos`.
     pub replica: MariaDb,
-    passwords: Vec<(&'static str, String)>,
+    accounts: ChartAccounts,
 }
 
 impl Cluster {
-    /// Start both (in parallel where possible), create database `catalog` and the accounts below on the primary (they replicate), and start replication on the replica with CHANGE MASTER TO ... MASTER_USE_GTID=slave_pos as user `repl`. Returns when the replica has caught up.
+    /// Start both servers (in parallel, while the chart renders), run the chart's `accounts.sql`
+    /// on the primary (database `catalog`, every account and grant; they replicate), and start
+    /// replication on the replica with CHANGE MASTER TO ... MASTER_USE_GTID=slave_pos as `repl`.
+    /// Returns when the replica has caught up.
     ///
-    /// Accounts and grants: see [`ACCOUNTS`].
+    /// The replica starts from the same empty datadir as the primary and replicates from the
+    /// first event, where the chart's bootstrap.sh seeds it from a snapshot: the same state,
+    /// without a second `mariadb-install-db` and a dump per test.
     pub fn start() -> Cluster {
-        let (primary, replica) = thread::scope(|scope| {
+        let (primary, replica, accounts) = thread::scope(|scope| {
             let primary = scope.spawn(|| MariaDb::new(1, false));
             let replica = scope.spawn(|| MariaDb::new(2, true));
-            // If one panics, the scope drops (and so stops) the other before re-panicking.
+            let accounts = scope.spawn(ChartAccounts::new);
+            // If one panics, the scope drops (and so stops) the others before re-panicking.
             (
                 primary.join().expect("start primary"),
                 replica.join().expect("start replica"),
+                accounts.join().expect("render the mysql chart's accounts"),
             )
         });
-        let passwords: Vec<(&'static str, String)> = ACCOUNTS
-            .iter()
-            .map(|&(user, _)| (user, random_password()))
-            .collect();
-
-        let mut setup = format!(
-            "CREATE DATABASE {DATABASE} CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci;\n"
-        );
-        for (&(user, grant), (_, password)) in ACCOUNTS.iter().zip(&passwords) {
-            writeln!(
-                setup,
-                "CREATE USER '{user}'@'%' IDENTIFIED BY '{password}';\nGRANT {grant} TO '{user}'@'%';"
-            )
-            .expect("write to String");
-        }
-        primary.sql(&setup);
+        primary.sql(&accounts.configure_primary(primary.port()));
 
         let cluster = Cluster {
             primary,
             replica,
-            passwords,
+            accounts,
         };
         cluster.replica.sql(&format!(
             "CHANGE MASTER TO MASTER_HOST='127.0.0.1', MASTER_PORT={}, MASTER_USER='repl', \
@@ -408,11 +383,14 @@ impl Cluster {
         cluster
     }
 
-    /// Password of an account: "catalog_migrator", "catalog_writer", "catalog_reader", "repl", "probe" (panics on unknown). Passwords are random per cluster.
+    /// Password of an account the chart creates for the applications and its own jobs
+    /// ("catalog_migrator", "catalog_writer", "catalog_reader", "repl", "probe", "exporter",
+    /// "backup"); panics on any other name, root included. Passwords are random per cluster.
     pub fn password(&self, user: &str) -> &str {
-        self.passwords
+        self.accounts
+            .passwords
             .iter()
-            .find(|(name, _)| *name == user)
+            .find(|(name, _)| name == user)
             .map(|(_, password)| password.as_str())
             .unwrap_or_else(|| panic!("no account {user:?} in the test cluster"))
     }
@@ -472,6 +450,84 @@ impl Cluster {
     }
 }
 
+/// The mysql chart's accounts for one cluster: its rendered scripts and a fresh set of Secrets
+/// (scripts/lib/mysql-pods.sh render, secrets) in a temporary directory.
+struct ChartAccounts {
+    dir: TempDir,
+    /// (user name, password) of every account but root.
+    passwords: Vec<(String, String)>,
+}
+
+impl ChartAccounts {
+    fn new() -> ChartAccounts {
+        let dir = tempfile::Builder::new()
+            .prefix("catalog-mysql-chart-")
+            .tempdir()
+            .expect("create temp dir for the mysql chart");
+        mysql_pods(&["render".as_ref(), dir.path().as_os_str()]);
+        mysql_pods(&["secrets".as_ref(), dir.path().as_os_str()]);
+        // root's Secret is empty: the replica must answer root on its socket before replication
+        // brings it the primary's accounts, and root is reachable only through that socket, in
+        // this test's private directory.
+        let secrets = dir.path().join("secrets");
+        fs::write(secrets.join("root/password"), "").expect("write root's password");
+        let mut passwords = Vec::new();
+        for entry in fs::read_dir(&secrets).expect("read the Secrets") {
+            let account = entry.expect("read a Secret").path();
+            if account.ends_with("root") {
+                continue;
+            }
+            let read =
+                |key: &str| fs::read_to_string(account.join(key)).expect("read a Secret key");
+            passwords.push((read("username"), read("password").trim_end().to_owned()));
+        }
+        ChartAccounts { dir, passwords }
+    }
+
+    /// The SQL the chart's configure.sh writes for a primary on `port`: database, accounts, grants.
+    fn configure_primary(&self, port: u16) -> String {
+        mysql_pods(&[
+            "configure".as_ref(),
+            self.dir.path().as_os_str(),
+            "0".as_ref(),
+            port.to_string().as_ref(),
+        ]);
+        fs::read_to_string(self.dir.path().join("mysql-0/generated/accounts.sql"))
+            .expect("configure.sh wrote accounts.sql")
+    }
+}
+
+/// Runs scripts/lib/mysql-pods.sh with the repository's tools (bin/, .venv/bin/) first on PATH.
+fn mysql_pods(args: &[&OsStr]) {
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let mut path = std::env::join_paths([repo.join("bin"), repo.join(".venv/bin")])
+        .expect("repository paths contain no ':'");
+    if let Some(system) = std::env::var_os("PATH") {
+        path.push(":");
+        path.push(system);
+    }
+    let mut command = Command::new("bash");
+    command
+        .arg(repo.join("scripts/lib/mysql-pods.sh"))
+        .args(args)
+        .env("PATH", path)
+        .stdin(Stdio::null());
+    run_or_panic(command, &format!("scripts/lib/mysql-pods.sh {args:?}"));
+}
+
+/// Runs a command to completion; panics with its output when it fails.
+fn run_or_panic(mut command: Command, what: &str) {
+    let output = command
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {what}: {e}"));
+    assert!(
+        output.status.success(),
+        "{what} failed:\n{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
 fn run_client(mut command: Command, sql: &str) -> Result<String, String> {
     let output = command
         .arg("--execute")
@@ -505,17 +561,6 @@ fn free_port() -> u16 {
         .and_then(|listener| listener.local_addr())
         .expect("find a free port")
         .port()
-}
-
-fn random_password() -> String {
-    let mut bytes = [0u8; 16];
-    fs::File::open("/dev/urandom")
-        .and_then(|mut f| f.read_exact(&mut bytes))
-        .expect("read /dev/urandom");
-    bytes.iter().fold(String::with_capacity(32), |mut hex, b| {
-        write!(hex, "{b:02x}").expect("write to String");
-        hex
-    })
 }
 
 /// A shell that blocks reading a pipe only this process writes to. When the test process dies
@@ -558,8 +603,9 @@ fn kill_and_wait(running: &mut Running) {
     let _ = running.server.wait();
 }
 
-/// A datadir with fresh system tables (root with an empty password, reachable only through the
-/// socket and loopback), built once per MariaDB version and user and shared by every server.
+/// A datadir with fresh system tables (root with an empty password), built once per MariaDB
+/// version and user and shared by every server. The chart's accounts.sql, which the primary runs
+/// and the replica replicates, leaves root only on the socket, as in the chart.
 fn template_datadir() -> PathBuf {
     static TEMPLATE: OnceLock<PathBuf> = OnceLock::new();
     TEMPLATE.get_or_init(build_template).clone()
@@ -574,7 +620,6 @@ fn build_template() -> PathBuf {
     let fingerprint = version
         .chars()
         .chain(SMALL_AND_FAST.concat().chars())
-        .chain(ROOT_ONLY_ON_SOCKET.chars())
         .fold(0u64, |hash, c| {
             hash.wrapping_mul(31).wrapping_add(u64::from(c))
         });
@@ -595,49 +640,15 @@ fn build_template() -> PathBuf {
     let datadir = staging.path().join("data");
     // Its own tmpdir: concurrent bootstraps sharing /tmp have lost each other's temporary tables.
     let tmpdir = format!("--tmpdir={}", staging.path().display());
-    let output = Command::new("mariadb-install-db")
+    let mut install = Command::new("mariadb-install-db");
+    install
         .arg("--no-defaults")
         .arg(format!("--datadir={}", datadir.display()))
         .arg(&tmpdir)
         .args(["--auth-root-authentication-method=normal", "--skip-test-db"])
         .args(SMALL_AND_FAST)
-        .args(run_as_root_args())
-        .output()
-        .expect("run mariadb-install-db");
-    assert!(
-        output.status.success(),
-        "mariadb-install-db failed:\n{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    // As in the chart, root exists only as root@localhost (the socket): nothing can reach it
-    // over TCP, so a test connecting as root by mistake fails.
-    let mut bootstrap = Command::new("mariadbd")
-        .arg("--no-defaults")
-        .arg("--bootstrap")
-        .arg(format!("--datadir={}", datadir.display()))
-        .arg(&tmpdir)
-        .args(SMALL_AND_FAST)
-        .args(run_as_root_args())
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run mariadbd --bootstrap");
-    bootstrap
-        .stdin
-        .take()
-        .expect("stdin is piped")
-        .write_all(ROOT_ONLY_ON_SOCKET.as_bytes())
-        .expect("write bootstrap SQL");
-    let output = bootstrap
-        .wait_with_output()
-        .expect("wait for mariadbd --bootstrap");
-    assert!(
-        output.status.success(),
-        "mariadbd --bootstrap failed:\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+        .args(run_as_root_args());
+    run_or_panic(install, "mariadb-install-db");
     match fs::rename(&datadir, &template) {
         Ok(()) => {}
         // Another process won the race.
@@ -663,17 +674,4 @@ fn copy_dir(from: &Path, to: &Path) {
         from.display(),
         to.display()
     );
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn passwords_are_random_hex() {
-        let (a, b) = (random_password(), random_password());
-        assert_ne!(a, b);
-        assert_eq!(a.len(), 32);
-        assert!(a.chars().all(|c| c.is_ascii_hexdigit()));
-    }
 }

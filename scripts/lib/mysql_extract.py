@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
-"""Pulls what the integration test runs out of `helm template` output, so the test executes
-exactly what the chart ships:
+"""Pulls what scripts/lib/mysql-pods.sh runs out of `helm template` output, so every MariaDB
+started on this machine executes exactly what the mysql chart ships:
 
   <out>/scripts/*     the data of ConfigMap <fullname>-scripts (the pod's /opt/mysql/scripts)
   <out>/pod.env       the mariadb container's env, one NAME=value a line (for env -i)
+  <out>/accounts      the accounts whose Secrets the pod mounts (secret-<account> volumes)
   <out>/exporter.args the exporter sidecar's arguments, one a line, when rendered
   <out>/rules.yaml    the PrometheusRule's spec (a Prometheus rule file), when rendered
 
@@ -31,6 +32,8 @@ def main() -> None:
     mariadb = next(c for c in pod["containers"] if c["name"] == "mariadb")
     lines = [f"{e['name']}={e['value']}" for e in mariadb["env"]]
     (out / "pod.env").write_text("\n".join(lines) + "\n")
+    accounts = [v["name"].removeprefix("secret-") for v in pod["volumes"] if v["name"].startswith("secret-")]
+    (out / "accounts").write_text("\n".join(accounts) + "\n")
 
     exporter = next((c for c in pod["containers"] if c["name"] == "exporter"), None)
     if exporter:

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Prepares a copy of the umbrella chart that helm can lint, render and unit-test without network:
 #
-#   tests/catalog-chart/offline-chart.sh <dest>   ->  <dest>/catalog (render this), <dest>/mysql
+#   scripts/lib/offline-chart.sh <dest>   ->  <dest>/catalog (render this), <dest>/mysql
 #
 # helm 4 refuses to render a chart whose Chart.yaml dependencies are missing from charts/, even
 # when their condition disables them, and `helm dependency build` must download the remote ones.
@@ -11,7 +11,8 @@
 # assert our side of their values contract instead.
 set -euo pipefail
 
-root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+root=$(cd "$here/../.." && pwd)
 dest=${1:?usage: offline-chart.sh <dest dir>}
 
 [ -f "$root/charts/mysql/Chart.yaml" ] || { echo "offline-chart: charts/mysql is missing" >&2; exit 1; }
@@ -23,12 +24,7 @@ rm -rf "$dest/catalog/charts"
 mkdir -p "$dest/catalog/charts"
 cp -R "$root/charts/mysql" "$dest/catalog/charts/mysql"
 
-# name version repository, one line per dependency of Chart.yaml.
-python3 - "$dest/catalog/Chart.yaml" <<'PY' | while read -r name version repository; do
-import sys, yaml
-for dep in yaml.safe_load(open(sys.argv[1]))["dependencies"]:
-    print(dep["name"], dep["version"], dep["repository"])
-PY
+python3 "$here/chart_dependencies.py" "$dest/catalog/Chart.yaml" | while read -r name version repository; do
   case $repository in
     file://*) continue ;;
   esac
