@@ -266,3 +266,53 @@ async fn content_length_with_transfer_encoding_cannot_smuggle_a_request() {
         "{received}"
     );
 }
+
+/// The accept loop keeps the graceful shutdown of `axum::serve`: after the trigger the port
+/// still serves (readiness 503) for the drain delay, then refuses new connections, while a
+/// request in flight, here a body still arriving, is finished and answered.
+#[tokio::test(flavor = "multi_thread")]
+async fn shutdown_drains_then_stops_accepting_and_finishes_requests_in_flight() {
+    let (_stack, mut write) =
+        start_write_api_with(&[("CATALOG__SHUTDOWN__DRAIN_DELAY_MS", "1000")]).await;
+    let body = item_body("LIM-DRAIN-1").to_string();
+    let (first_half, second_half) = body.split_at(body.len() / 2);
+    let mut in_flight = connect(&write).await;
+    let head = format!(
+        "POST {WRITE_ITEMS} HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\n\
+         Content-Length: {}\r\n\r\n{first_half}",
+        body.len()
+    );
+    in_flight.write_all(head.as_bytes()).await.expect("sends");
+
+    let triggered = Instant::now();
+    write.shutdown.trigger();
+    let mut probe = connect(&write).await;
+    probe
+        .write_all(b"GET /readyz HTTP/1.1\r\nHost: test\r\n\r\n")
+        .await
+        .expect("sends");
+    let readiness = read_response(&mut probe, Duration::from_secs(2)).await;
+    assert!(readiness.starts_with("HTTP/1.1 503"), "{readiness}");
+
+    tokio::time::sleep(Duration::from_millis(1300).saturating_sub(triggered.elapsed())).await;
+    let address = write.base_url.trim_start_matches("http://").to_owned();
+    let refused = TcpStream::connect(&address).await.is_err();
+    in_flight
+        .write_all(second_half.as_bytes())
+        .await
+        .expect("sends the rest");
+    let response = read_until_closed(&mut in_flight, Duration::from_secs(5)).await;
+    println!(
+        "shutdown: readiness during drain {:?}; new connection refused after the drain: {refused}; \
+         request in flight answered {:?} after the trigger",
+        readiness.lines().next().unwrap_or_default(),
+        triggered.elapsed()
+    );
+    assert!(refused, "the port still accepts after the drain delay");
+    assert!(response.starts_with("HTTP/1.1 201"), "{response}");
+    let stopped = tokio::time::timeout(Duration::from_secs(5), &mut write.task).await;
+    assert!(
+        matches!(stopped, Ok(Ok(Ok(())))),
+        "the service stops cleanly: {stopped:?}"
+    );
+}
