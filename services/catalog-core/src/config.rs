@@ -68,6 +68,17 @@ pub struct ServerSettings {
         message = "must be between 1024 and 16777216"
     ))]
     pub body_limit_bytes: usize,
+    /// The longest pause between two pieces of a request body before it is answered 408.
+    #[validate(range(min = 1, max = 600_000, message = "must be between 1 and 600000"))]
+    pub body_read_timeout_ms: u64,
+    /// How long a connection may take to send a complete request head, counted from when the
+    /// server starts waiting for one (on accept and after each response): also the keep-alive
+    /// idle timeout.
+    #[validate(range(min = 1, max = 600_000, message = "must be between 1 and 600000"))]
+    pub header_read_timeout_ms: u64,
+    /// Open connections per port; beyond it new ones wait in the listen backlog.
+    #[validate(range(min = 1, max = 1_000_000, message = "must be between 1 and 1000000"))]
+    pub max_connections: usize,
 }
 
 #[derive(Debug, Clone, Deserialize, Validate)]
@@ -274,6 +285,9 @@ fn defaults(
         .set_default("server.admin_port", 9464)?
         .set_default("server.request_timeout_ms", 10_000)?
         .set_default("server.body_limit_bytes", 65_536)?
+        .set_default("server.body_read_timeout_ms", 5_000)?
+        .set_default("server.header_read_timeout_ms", 10_000)?
+        .set_default("server.max_connections", 1_024)?
         .set_default("shutdown.drain_delay_ms", 5_000)?
         .set_default("shutdown.grace_period_ms", 15_000)?
         .set_default("database.host", "127.0.0.1")?
@@ -405,6 +419,18 @@ mod tests {
             (
                 &[("CATALOG__DATABASE__MIN_CONNECTIONS", "50")],
                 "database.min_connections",
+            ),
+            (
+                &[("CATALOG__SERVER__MAX_CONNECTIONS", "0")],
+                "server.max_connections",
+            ),
+            (
+                &[("CATALOG__SERVER__HEADER_READ_TIMEOUT_MS", "0")],
+                "server.header_read_timeout_ms",
+            ),
+            (
+                &[("CATALOG__SERVER__BODY_READ_TIMEOUT_MS", "0")],
+                "server.body_read_timeout_ms",
             ),
             (&[("CATALOG__LOG__FORMAT", "xml")], "log.format"),
             (&[("CATALOG__SERVER__PROT", "1")], "prot"),

@@ -3,6 +3,7 @@
 
 pub mod cli;
 pub mod config;
+pub mod connections;
 pub mod consistency;
 pub mod db;
 pub mod entity;
@@ -11,6 +12,7 @@ pub mod extract;
 pub mod health;
 pub mod http;
 pub mod item;
+pub mod limits;
 pub mod precondition;
 pub mod request_id;
 pub mod server;

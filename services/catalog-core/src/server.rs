@@ -17,8 +17,10 @@ use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetReques
 use utoipa::openapi::OpenApi;
 
 use crate::config::{Service, Settings};
+use crate::connections::{self, ConnectionLimits};
 use crate::health::{self, Readiness, Shutdown};
 use crate::http;
+use crate::limits;
 use crate::request_id::X_REQUEST_ID;
 use crate::telemetry::Metrics;
 
@@ -111,13 +113,15 @@ impl Application {
             shutdown.triggered().await;
             tokio::time::sleep(drain_delay).await;
         };
-        let api =
-            axum::serve(api_listener, api_router).with_graceful_shutdown(drained(shutdown.clone()));
-        let admin = axum::serve(admin_listener, admin_router)
-            .with_graceful_shutdown(drained(shutdown.clone()));
-        let servers = Box::pin(async move {
-            tokio::try_join!(api.into_future(), admin.into_future()).map(|_| ())
-        });
+        let limits = ConnectionLimits::from_settings(&settings.server);
+        let api = connections::serve(api_listener, api_router, limits, drained(shutdown.clone()));
+        let admin = connections::serve(
+            admin_listener,
+            admin_router,
+            limits,
+            drained(shutdown.clone()),
+        );
+        let servers = Box::pin(async move { tokio::try_join!(api, admin).map(|_| ()) });
         Ok(Application {
             service,
             api_address,
@@ -218,6 +222,10 @@ fn api_router(
         .method_not_allowed_fallback(http::method_not_allowed)
         // Router::layer wraps each route (after routing), so the metrics see the route template;
         // they wrap the timeout, so its 503 is recorded like any answer.
+        .layer(from_fn_with_state(
+            Duration::from_millis(settings.server.body_read_timeout_ms),
+            limits::bound_body_reads,
+        ))
         .layer(from_fn_with_state(timeout, http::enforce_timeout))
         .layer(from_fn_with_state(metrics, http::record_metrics))
         .layer(DefaultBodyLimit::max(settings.server.body_limit_bytes))

@@ -48,7 +48,7 @@ pub enum ItemChangeResponses {
     Changed(Item),
     #[response(
         status = 400,
-        description = "Malformed JSON, id or If-Match",
+        description = "Malformed JSON (or a duplicate key), id or If-Match",
         content_type = "application/problem+json"
     )]
     BadRequest(Problem),
@@ -70,6 +70,12 @@ pub enum ItemChangeResponses {
         content_type = "application/problem+json"
     )]
     PreconditionFailed(Problem),
+    #[response(
+        status = 408,
+        description = "The client paused sending the body longer than server.body_read_timeout_ms",
+        content_type = "application/problem+json"
+    )]
+    RequestTimeout(Problem),
     #[response(
         status = 413,
         description = "Body too large",

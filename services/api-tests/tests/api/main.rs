@@ -7,6 +7,7 @@ mod accounts;
 mod consistency;
 mod faults;
 mod fuzz;
+mod limits;
 mod observability;
 mod read_contract;
 mod write_contract;

@@ -1,0 +1,127 @@
+//! The accept loop of both ports: what `axum::serve` does (HTTP/1.1, graceful shutdown), plus
+//! the connection bounds it does not offer: a header-read timeout that also closes idle
+//! keep-alive connections, and a cap on open connections.
+//!
+//! Hand-rolled because axum::serve exposes neither bound; the HTTP work is hyper's
+//! (`http1::Builder` with its timer), this module only decides when to accept and when to stop.
+
+use std::future::Future;
+use std::io;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use hyper::server::conn::http1;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::service::TowerToHyperService;
+use tokio::net::TcpListener;
+use tokio::sync::{Semaphore, watch};
+
+use crate::config::ServerSettings;
+
+/// How long and how many connections a port keeps.
+#[derive(Debug, Clone, Copy)]
+pub struct ConnectionLimits {
+    /// From when the server starts waiting for a request (on accept and after each response)
+    /// until its head is complete; hyper closes the connection when it expires, so it is the
+    /// keep-alive idle timeout too.
+    pub header_read_timeout: Duration,
+    /// Open connections; beyond it the port stops accepting (see [`serve`]).
+    pub max_connections: usize,
+}
+
+impl ConnectionLimits {
+    pub fn from_settings(server: &ServerSettings) -> Self {
+        ConnectionLimits {
+            header_read_timeout: Duration::from_millis(server.header_read_timeout_ms),
+            max_connections: server.max_connections,
+        }
+    }
+}
+
+/// Serves `router` on `listener` until `shutdown` completes, then stops accepting, lets every
+/// connection finish its request in flight (idle ones close at once) and returns when all are
+/// closed: the behaviour of `axum::serve(..).with_graceful_shutdown(..)`.
+///
+/// At `max_connections` open connections the loop does not accept: new clients wait in the
+/// kernel's listen backlog and are served as soon as a connection closes. Waiting rather than
+/// closing at once means a burst of honest clients is slowed, not failed, and the header-read
+/// timeout bounds how long a slot can be held without sending a request.
+pub async fn serve(
+    listener: TcpListener,
+    router: Router,
+    limits: ConnectionLimits,
+    shutdown: impl Future<Output = ()>,
+) -> io::Result<()> {
+    let max_connections = u32::try_from(limits.max_connections)
+        .map_err(|_| io::Error::other("max_connections does not fit a u32"))?;
+    let slots = Arc::new(Semaphore::new(limits.max_connections));
+    // Dropping the sender tells every connection to shut down gracefully.
+    let (stop_connections, stopping) = watch::channel(());
+    let mut http = http1::Builder::new();
+    http.timer(TokioTimer::new())
+        .header_read_timeout(limits.header_read_timeout);
+    tokio::pin!(shutdown);
+
+    loop {
+        let slot = tokio::select! {
+            slot = slots.clone().acquire_owned() => slot.expect("the semaphore is never closed"),
+            () = &mut shutdown => break,
+        };
+        let stream = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _peer)) => stream,
+                Err(error) => {
+                    wait_after_accept_error(error).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        let connection = http.serve_connection(
+            TokioIo::new(stream),
+            TowerToHyperService::new(router.clone()),
+        );
+        let mut stopping = stopping.clone();
+        tokio::spawn(async move {
+            let _slot = slot;
+            tokio::pin!(connection);
+            tokio::select! {
+                result = connection.as_mut() => log_connection_end(result),
+                _ = stopping.changed() => {
+                    connection.as_mut().graceful_shutdown();
+                    log_connection_end(connection.await);
+                }
+            }
+        });
+    }
+    drop(listener);
+    drop(stop_connections);
+    // Every slot back means every connection has closed.
+    let _all = slots
+        .acquire_many(max_connections)
+        .await
+        .expect("the semaphore is never closed");
+    Ok(())
+}
+
+/// Errors of one connection (a reset, a header-read timeout) concern only that client.
+fn log_connection_end(result: hyper::Result<()>) {
+    if let Err(error) = result {
+        tracing::debug!(%error, "connection closed with an error");
+    }
+}
+
+/// Accepting fails for one connection (reset before accept) or for the process (out of file
+/// descriptors); in the second case retrying at once would spin, so wait a moment.
+async fn wait_after_accept_error(error: io::Error) {
+    use io::ErrorKind::{ConnectionAborted, ConnectionRefused, ConnectionReset};
+    if matches!(
+        error.kind(),
+        ConnectionAborted | ConnectionRefused | ConnectionReset
+    ) {
+        return;
+    }
+    tracing::error!(%error, "cannot accept connections; retrying in 1 s");
+    tokio::time::sleep(Duration::from_secs(1)).await;
+}
