@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use axum::body::Body;
 use axum::extract::{MatchedPath, Request, State};
-use axum::http::{HeaderMap, HeaderName, header};
+use axum::http::{HeaderMap, HeaderName, Method, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use opentelemetry::KeyValue;
@@ -51,6 +51,17 @@ pub async fn request_context(request: Request, next: Next) -> Response {
         "request completed"
     );
     response
+}
+
+/// Drops a client-sent `X-Request-Id` that is too long or not printable, so that the id layer
+/// generates one instead: the header, the problem body and the log line then all show it.
+pub async fn drop_unacceptable_request_id(mut request: Request, next: Next) -> Response {
+    if let Some(id) = request.headers().get(&X_REQUEST_ID)
+        && !request_id::is_acceptable(id)
+    {
+        request.headers_mut().remove(&X_REQUEST_ID);
+    }
+    next.run(request).await
 }
 
 /// Adapts an axum header map to OpenTelemetry's propagator interface.
@@ -102,7 +113,7 @@ impl RequestRecord {
             .get::<MatchedPath>()
             .map(|p| p.as_str().to_owned())
             .unwrap_or_else(|| "unmatched".to_owned());
-        let method = request.method().as_str().to_owned();
+        let method = method_label(request.method()).to_owned();
         metrics
             .http_active_requests
             .add(1, &[KeyValue::new("http.request.method", method.clone())]);
@@ -114,6 +125,26 @@ impl RequestRecord {
             status: None,
         }
     }
+}
+
+/// The method as a metric label: the standard methods by name, any other as `_OTHER` (as
+/// OpenTelemetry's HTTP conventions say), so made-up methods cannot grow the series without bound.
+fn method_label(method: &Method) -> &'static str {
+    static KNOWN: [Method; 9] = [
+        Method::GET,
+        Method::HEAD,
+        Method::POST,
+        Method::PUT,
+        Method::PATCH,
+        Method::DELETE,
+        Method::OPTIONS,
+        Method::TRACE,
+        Method::CONNECT,
+    ];
+    KNOWN
+        .iter()
+        .find(|known| *known == method)
+        .map_or("_OTHER", Method::as_str)
 }
 
 impl Drop for RequestRecord {
