@@ -227,6 +227,7 @@ fn api_router(
             X_REQUEST_ID.clone(),
             MakeRequestUuid,
         ))
+        .layer(from_fn(http::drop_unacceptable_request_id))
 }
 
 async fn forward_os_signals(shutdown: Shutdown) {
