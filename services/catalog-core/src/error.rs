@@ -65,6 +65,13 @@ pub enum ApiError {
         "the replica has not applied the consistency token's transaction within {waited_ms} ms"
     )]
     ReplicaLag { waited_ms: u64 },
+    #[error(
+        "{limit} reads are already waiting for their consistency tokens, the most this instance allows"
+    )]
+    TooManyTokenWaits { limit: usize },
+    /// The database is fine but every pooled connection is busy.
+    #[error("every database connection is busy; retry shortly")]
+    Overloaded,
     #[error("{0}")]
     Unavailable(String),
     #[error("internal error")]
@@ -82,9 +89,10 @@ impl ApiError {
             ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
-            ApiError::ReplicaLag { .. } | ApiError::Unavailable(_) => {
-                StatusCode::SERVICE_UNAVAILABLE
-            }
+            ApiError::ReplicaLag { .. }
+            | ApiError::TooManyTokenWaits { .. }
+            | ApiError::Overloaded
+            | ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -99,7 +107,8 @@ impl ApiError {
             ApiError::PayloadTooLarge { .. } => "payload-too-large",
             ApiError::UnsupportedMediaType(_) => "unsupported-media-type",
             ApiError::Validation(_) => "validation",
-            ApiError::ReplicaLag { .. } => "replica-lag",
+            ApiError::ReplicaLag { .. } | ApiError::TooManyTokenWaits { .. } => "replica-lag",
+            ApiError::Overloaded => "overloaded",
             ApiError::Unavailable(_) => "unavailable",
             ApiError::Internal(_) => "internal",
         }
@@ -134,7 +143,7 @@ impl IntoResponse for ApiError {
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/problem+json"),
         );
-        if matches!(self, ApiError::ReplicaLag { .. } | ApiError::Unavailable(_)) {
+        if self.status() == StatusCode::SERVICE_UNAVAILABLE {
             headers.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
         }
         response
@@ -145,6 +154,10 @@ impl From<DbErr> for ApiError {
     fn from(error: DbErr) -> Self {
         if let Some(SqlErr::UniqueConstraintViolation(message)) = error.sql_err() {
             return unique_violation(&message);
+        }
+        if is_pool_exhausted(&error) {
+            tracing::warn!(error = %error, "database pool exhausted");
+            return ApiError::Overloaded;
         }
         if is_unavailable(&error) {
             tracing::warn!(error = %error, "database unavailable");
@@ -178,7 +191,19 @@ fn unique_violation(message: &str) -> ApiError {
     }
 }
 
-/// Errors that mean "try again": no connection, lost connection, pool exhausted, lock wait
+/// No pooled connection became free within the acquire timeout: load, not an outage.
+fn is_pool_exhausted(error: &DbErr) -> bool {
+    use sea_orm::sqlx::Error as SqlxError;
+    match error {
+        DbErr::ConnectionAcquire(sea_orm::ConnAcquireErr::Timeout) => true,
+        DbErr::Exec(RuntimeErr::SqlxError(e)) | DbErr::Query(RuntimeErr::SqlxError(e)) => {
+            matches!(e.as_ref(), SqlxError::PoolTimedOut)
+        }
+        _ => false,
+    }
+}
+
+/// Errors that mean "try again": no connection, lost connection, pool closed, lock wait
 /// timeout or deadlock, or a server that is read-only (e.g. a primary being demoted).
 fn is_unavailable(error: &DbErr) -> bool {
     use sea_orm::sqlx::Error as SqlxError;
@@ -188,10 +213,7 @@ fn is_unavailable(error: &DbErr) -> bool {
         _ => return false,
     };
     match sqlx_error.as_ref() {
-        SqlxError::Io(_)
-        | SqlxError::PoolTimedOut
-        | SqlxError::PoolClosed
-        | SqlxError::Protocol(_) => true,
+        SqlxError::Io(_) | SqlxError::PoolClosed | SqlxError::Protocol(_) => true,
         SqlxError::Database(db) => {
             let code = db
                 .try_downcast_ref::<sea_orm::sqlx::mysql::MySqlDatabaseError>()
