@@ -69,7 +69,9 @@ pub enum ApiError {
         "{limit} reads are already waiting for their consistency tokens, the most this instance allows"
     )]
     TooManyTokenWaits { limit: usize },
-    /// The database is fine but every pooled connection is busy.
+    /// No pooled connection came free in time while the pool held all it may: the database is
+    /// fine but busy. (`http::tell_overload_from_outage` answers `Unavailable` instead when the
+    /// pool timed out below its size, i.e. could not open connections.)
     #[error("every database connection is busy; retry shortly")]
     Overloaded,
     #[error("{0}")]
@@ -114,6 +116,10 @@ impl ApiError {
         }
     }
 
+    pub fn database_unavailable() -> Self {
+        ApiError::Unavailable("the database is unavailable; retry shortly".into())
+    }
+
     pub fn not_found() -> Self {
         ApiError::NotFound("no item with this id".into())
     }
@@ -138,6 +144,9 @@ impl IntoResponse for ApiError {
             errors,
         };
         let mut response = (status, axum::Json(problem)).into_response();
+        if matches!(self, ApiError::Overloaded) {
+            response.extensions_mut().insert(PoolTimedOut);
+        }
         let headers = response.headers_mut();
         headers.insert(
             header::CONTENT_TYPE,
@@ -155,13 +164,12 @@ impl From<DbErr> for ApiError {
         if let Some(SqlErr::UniqueConstraintViolation(message)) = error.sql_err() {
             return unique_violation(&message);
         }
-        if is_pool_exhausted(&error) {
-            tracing::warn!(error = %error, "database pool exhausted");
+        if is_pool_timeout(&error) {
             return ApiError::Overloaded;
         }
         if is_unavailable(&error) {
             tracing::warn!(error = %error, "database unavailable");
-            return ApiError::Unavailable("the database is unavailable; retry shortly".into());
+            return ApiError::database_unavailable();
         }
         ApiError::Internal(error.into())
     }
@@ -191,8 +199,14 @@ fn unique_violation(message: &str) -> ApiError {
     }
 }
 
-/// No pooled connection became free within the acquire timeout: load, not an outage.
-fn is_pool_exhausted(error: &DbErr) -> bool {
+/// Marks an `Overloaded` response: the pool timed out, which `http::tell_overload_from_outage`
+/// (it can see the pool) tells apart from an outage.
+#[derive(Debug, Clone, Copy)]
+pub struct PoolTimedOut;
+
+/// No pooled connection within the acquire timeout: every connection busy, or none could be
+/// opened (sqlx retries a refused connection until the same deadline).
+fn is_pool_timeout(error: &DbErr) -> bool {
     use sea_orm::sqlx::Error as SqlxError;
     match error {
         DbErr::ConnectionAcquire(sea_orm::ConnAcquireErr::Timeout) => true,

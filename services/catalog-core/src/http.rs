@@ -11,10 +11,11 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use opentelemetry::KeyValue;
 use opentelemetry::trace::TraceContextExt;
+use sea_orm::DatabaseConnection;
 use tracing::Instrument;
 use tracing_opentelemetry::OpenTelemetrySpanExt;
 
-use crate::error::ApiError;
+use crate::error::{ApiError, PoolTimedOut};
 use crate::request_id::{self, X_REQUEST_ID};
 use crate::telemetry::Metrics;
 
@@ -181,6 +182,27 @@ pub async fn enforce_timeout(
         ))
         .into_response(),
     }
+}
+
+/// A pool timeout is overload only when the pool holds every connection it may (all busy);
+/// below that it failed to open more, so the database is unavailable, not busy.
+pub async fn tell_overload_from_outage(
+    State(db): State<DatabaseConnection>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let response = next.run(request).await;
+    if response.extensions().get::<PoolTimedOut>().is_none() {
+        return response;
+    }
+    let pool = db.get_mysql_connection_pool();
+    let (open, max) = (pool.size(), pool.options().get_max_connections());
+    if open >= max {
+        tracing::warn!(open, max, "database pool exhausted");
+        return response;
+    }
+    tracing::warn!(open, max, "database pool timed out opening connections");
+    ApiError::database_unavailable().into_response()
 }
 
 pub async fn route_not_found() -> ApiError {

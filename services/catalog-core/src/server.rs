@@ -197,6 +197,7 @@ fn api_router(
     readiness: Arc<Readiness>,
     metrics: Arc<Metrics>,
 ) -> Router {
+    let db = context.db.clone();
     let openapi = Arc::new(api.openapi);
     let base = service.base_path();
     let health = Router::new()
@@ -218,6 +219,7 @@ fn api_router(
         .method_not_allowed_fallback(http::method_not_allowed)
         // Router::layer wraps each route (after routing), so the metrics see the route template;
         // they wrap the timeout, so its 503 is recorded like any answer.
+        .layer(from_fn_with_state(db, http::tell_overload_from_outage))
         .layer(from_fn_with_state(timeout, http::enforce_timeout))
         .layer(from_fn_with_state(metrics, http::record_metrics))
         .layer(DefaultBodyLimit::max(settings.server.body_limit_bytes))
