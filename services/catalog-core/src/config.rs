@@ -185,6 +185,10 @@ impl DatabaseSettings {
 pub struct ConsistencySettings {
     #[validate(range(min = 1, max = 60_000, message = "must be between 1 and 60000"))]
     pub wait_timeout_ms: u64,
+    /// Reads that may wait for a token at once, each holding a pooled connection meanwhile;
+    /// keep it well below `database.max_connections` so reads without a token always find one.
+    #[validate(range(max = 1000, message = "must be at most 1000"))]
+    pub max_concurrent_waits: usize,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -301,6 +305,7 @@ fn defaults(
         .set_default("database.max_lifetime_secs", 300)?
         .set_default("database.idle_timeout_secs", 60)?
         .set_default("consistency.wait_timeout_ms", 1_000)?
+        .set_default("consistency.max_concurrent_waits", 2)?
         .set_default("log.level", "info")?
         .set_default("log.format", "json")
 }
@@ -361,6 +366,7 @@ mod tests {
         assert_eq!(settings.server.admin_port, 9464);
         assert_eq!(settings.database.user, "catalog_reader");
         assert_eq!(settings.consistency.wait_timeout_ms, 1_000);
+        assert_eq!(settings.consistency.max_concurrent_waits, 2);
         assert_eq!(settings.server.body_limit_bytes, 65_536);
     }
 

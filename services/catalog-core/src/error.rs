@@ -67,6 +67,15 @@ pub enum ApiError {
         "the replica has not applied the consistency token's transaction within {waited_ms} ms"
     )]
     ReplicaLag { waited_ms: u64 },
+    #[error(
+        "{limit} reads are already waiting for their consistency tokens, the most this instance allows"
+    )]
+    TooManyTokenWaits { limit: usize },
+    /// No pooled connection came free in time while the pool held all it may: the database is
+    /// fine but busy. (`http::tell_overload_from_outage` answers `Unavailable` instead when the
+    /// pool timed out below its size, i.e. could not open connections.)
+    #[error("every database connection is busy; retry shortly")]
+    Overloaded,
     #[error("{0}")]
     Unavailable(String),
     #[error("internal error")]
@@ -85,9 +94,10 @@ impl ApiError {
             ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
-            ApiError::ReplicaLag { .. } | ApiError::Unavailable(_) => {
-                StatusCode::SERVICE_UNAVAILABLE
-            }
+            ApiError::ReplicaLag { .. }
+            | ApiError::TooManyTokenWaits { .. }
+            | ApiError::Overloaded
+            | ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -103,10 +113,15 @@ impl ApiError {
             ApiError::PayloadTooLarge { .. } => "payload-too-large",
             ApiError::UnsupportedMediaType(_) => "unsupported-media-type",
             ApiError::Validation(_) => "validation",
-            ApiError::ReplicaLag { .. } => "replica-lag",
+            ApiError::ReplicaLag { .. } | ApiError::TooManyTokenWaits { .. } => "replica-lag",
+            ApiError::Overloaded => "overloaded",
             ApiError::Unavailable(_) => "unavailable",
             ApiError::Internal(_) => "internal",
         }
+    }
+
+    pub fn database_unavailable() -> Self {
+        ApiError::Unavailable("the database is unavailable; retry shortly".into())
     }
 
     pub fn not_found() -> Self {
@@ -133,12 +148,15 @@ impl IntoResponse for ApiError {
             errors,
         };
         let mut response = (status, axum::Json(problem)).into_response();
+        if matches!(self, ApiError::Overloaded) {
+            response.extensions_mut().insert(PoolTimedOut);
+        }
         let headers = response.headers_mut();
         headers.insert(
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/problem+json"),
         );
-        if matches!(self, ApiError::ReplicaLag { .. } | ApiError::Unavailable(_)) {
+        if self.status() == StatusCode::SERVICE_UNAVAILABLE {
             headers.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
         }
         response
@@ -150,9 +168,12 @@ impl From<DbErr> for ApiError {
         if let Some(SqlErr::UniqueConstraintViolation(message)) = error.sql_err() {
             return unique_violation(&message);
         }
+        if is_pool_timeout(&error) {
+            return ApiError::Overloaded;
+        }
         if is_unavailable(&error) {
             tracing::warn!(error = %error, "database unavailable");
-            return ApiError::Unavailable("the database is unavailable; retry shortly".into());
+            return ApiError::database_unavailable();
         }
         ApiError::Internal(error.into())
     }
@@ -182,7 +203,25 @@ fn unique_violation(message: &str) -> ApiError {
     }
 }
 
-/// Errors that mean "try again": no connection, lost connection, pool exhausted, lock wait
+/// Marks an `Overloaded` response: the pool timed out, which `http::tell_overload_from_outage`
+/// (it can see the pool) tells apart from an outage.
+#[derive(Debug, Clone, Copy)]
+pub struct PoolTimedOut;
+
+/// No pooled connection within the acquire timeout: every connection busy, or none could be
+/// opened (sqlx retries a refused connection until the same deadline).
+fn is_pool_timeout(error: &DbErr) -> bool {
+    use sea_orm::sqlx::Error as SqlxError;
+    match error {
+        DbErr::ConnectionAcquire(sea_orm::ConnAcquireErr::Timeout) => true,
+        DbErr::Exec(RuntimeErr::SqlxError(e)) | DbErr::Query(RuntimeErr::SqlxError(e)) => {
+            matches!(e.as_ref(), SqlxError::PoolTimedOut)
+        }
+        _ => false,
+    }
+}
+
+/// Errors that mean "try again": no connection, lost connection, pool closed, lock wait
 /// timeout or deadlock, or a server that is read-only (e.g. a primary being demoted).
 fn is_unavailable(error: &DbErr) -> bool {
     use sea_orm::sqlx::Error as SqlxError;
@@ -192,10 +231,7 @@ fn is_unavailable(error: &DbErr) -> bool {
         _ => return false,
     };
     match sqlx_error.as_ref() {
-        SqlxError::Io(_)
-        | SqlxError::PoolTimedOut
-        | SqlxError::PoolClosed
-        | SqlxError::Protocol(_) => true,
+        SqlxError::Io(_) | SqlxError::PoolClosed | SqlxError::Protocol(_) => true,
         SqlxError::Database(db) => {
             let code = db
                 .try_downcast_ref::<sea_orm::sqlx::mysql::MySqlDatabaseError>()

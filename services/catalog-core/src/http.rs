@@ -6,15 +6,16 @@ use std::time::{Duration, Instant};
 
 use axum::body::Body;
 use axum::extract::{MatchedPath, Request, State};
-use axum::http::{HeaderMap, HeaderName, header};
+use axum::http::{HeaderMap, HeaderName, Method, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use opentelemetry::KeyValue;
 use opentelemetry::trace::TraceContextExt;
+use sea_orm::DatabaseConnection;
 use tracing::Instrument;
 use tracing_opentelemetry::OpenTelemetrySpanExt;
 
-use crate::error::ApiError;
+use crate::error::{ApiError, PoolTimedOut};
 use crate::request_id::{self, X_REQUEST_ID};
 use crate::telemetry::Metrics;
 
@@ -51,6 +52,17 @@ pub async fn request_context(request: Request, next: Next) -> Response {
         "request completed"
     );
     response
+}
+
+/// Drops a client-sent `X-Request-Id` that is too long or not printable, so that the id layer
+/// generates one instead: the header, the problem body and the log line then all show it.
+pub async fn drop_unacceptable_request_id(mut request: Request, next: Next) -> Response {
+    if let Some(id) = request.headers().get(&X_REQUEST_ID)
+        && !request_id::is_acceptable(id)
+    {
+        request.headers_mut().remove(&X_REQUEST_ID);
+    }
+    next.run(request).await
 }
 
 /// Adapts an axum header map to OpenTelemetry's propagator interface.
@@ -102,7 +114,7 @@ impl RequestRecord {
             .get::<MatchedPath>()
             .map(|p| p.as_str().to_owned())
             .unwrap_or_else(|| "unmatched".to_owned());
-        let method = request.method().as_str().to_owned();
+        let method = method_label(request.method()).to_owned();
         metrics
             .http_active_requests
             .add(1, &[KeyValue::new("http.request.method", method.clone())]);
@@ -114,6 +126,26 @@ impl RequestRecord {
             status: None,
         }
     }
+}
+
+/// The method as a metric label: the standard methods by name, any other as `_OTHER` (as
+/// OpenTelemetry's HTTP conventions say), so made-up methods cannot grow the series without bound.
+fn method_label(method: &Method) -> &'static str {
+    static KNOWN: [Method; 9] = [
+        Method::GET,
+        Method::HEAD,
+        Method::POST,
+        Method::PUT,
+        Method::PATCH,
+        Method::DELETE,
+        Method::OPTIONS,
+        Method::TRACE,
+        Method::CONNECT,
+    ];
+    KNOWN
+        .iter()
+        .find(|known| *known == method)
+        .map_or("_OTHER", Method::as_str)
 }
 
 impl Drop for RequestRecord {
@@ -150,6 +182,27 @@ pub async fn enforce_timeout(
         ))
         .into_response(),
     }
+}
+
+/// A pool timeout is overload only when the pool holds every connection it may (all busy);
+/// below that it failed to open more, so the database is unavailable, not busy.
+pub async fn tell_overload_from_outage(
+    State(db): State<DatabaseConnection>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let response = next.run(request).await;
+    if response.extensions().get::<PoolTimedOut>().is_none() {
+        return response;
+    }
+    let pool = db.get_mysql_connection_pool();
+    let (open, max) = (pool.size(), pool.options().get_max_connections());
+    if open >= max {
+        tracing::warn!(open, max, "database pool exhausted");
+        return response;
+    }
+    tracing::warn!(open, max, "database pool timed out opening connections");
+    ApiError::database_unavailable().into_response()
 }
 
 pub async fn route_not_found() -> ApiError {

@@ -32,6 +32,11 @@ static SKU: LazyLock<Regex> = LazyLock::new(|| Regex::new(SKU_PATTERN).expect("v
 static CURRENCY: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(CURRENCY_PATTERN).expect("valid regex"));
 
+/// Whether `sku` follows the SKU rule (ASCII only), as writes and read-api's `?sku=` filter require.
+pub fn is_valid_sku(sku: &str) -> bool {
+    sku.len() as u64 <= SKU_MAX_CHARS && SKU.is_match(sku)
+}
+
 // A message's `{min}` and `{max}` are filled in with the rule's bounds (`message_of`).
 /// Every mutable field of an item: the body of `POST` and `PUT`, and the result of a `PATCH`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Validate, ToSchema)]

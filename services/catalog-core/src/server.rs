@@ -201,6 +201,7 @@ fn api_router(
     readiness: Arc<Readiness>,
     metrics: Arc<Metrics>,
 ) -> Router {
+    let db = context.db.clone();
     let openapi = Arc::new(api.openapi);
     let base = service.base_path();
     let health = Router::new()
@@ -226,6 +227,7 @@ fn api_router(
             Duration::from_millis(settings.server.body_read_timeout_ms),
             limits::bound_body_reads,
         ))
+        .layer(from_fn_with_state(db, http::tell_overload_from_outage))
         .layer(from_fn_with_state(timeout, http::enforce_timeout))
         .layer(from_fn_with_state(metrics, http::record_metrics))
         .layer(DefaultBodyLimit::max(settings.server.body_limit_bytes))
@@ -235,6 +237,7 @@ fn api_router(
             X_REQUEST_ID.clone(),
             MakeRequestUuid,
         ))
+        .layer(from_fn(http::drop_unacceptable_request_id))
 }
 
 async fn forward_os_signals(shutdown: Shutdown) {

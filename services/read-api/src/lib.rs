@@ -3,8 +3,10 @@
 //! that transaction, so clients read their own writes.
 
 use std::collections::HashSet;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use axum::Extension;
 use axum::Router;
 use axum::extract::{FromRequestParts, Query, State};
 use axum::http::request::Parts;
@@ -17,16 +19,18 @@ use catalog_core::entity::item::{self, Entity as Items};
 use catalog_core::error::{FieldError, Problem};
 use catalog_core::extract::ItemId;
 use catalog_core::item::{
-    Item, ItemPage, NAME_MAX_CHARS, SKU_MAX_CHARS, decode_cursor, encode_cursor,
+    Item, ItemPage, NAME_MAX_CHARS, SKU_MAX_CHARS, SKU_PATTERN, decode_cursor, encode_cursor,
+    is_valid_sku,
 };
 use catalog_core::precondition::{IfNoneMatch, etag};
 use catalog_core::{Api, ApiError, AppContext, Application, Service, Settings};
 use opentelemetry::KeyValue;
-use sea_orm::sea_query::LikeExpr;
+use sea_orm::sea_query::{Expr, LikeExpr};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
     Select, Statement, TransactionTrait,
 };
+use tokio::sync::Semaphore;
 use utoipa::openapi::{RefOr, Schema};
 use utoipa::{Modify, OpenApi};
 use uuid::Uuid;
@@ -69,7 +73,10 @@ impl Modify for ListParameterRules {
                     schema.minimum = Some(1.into());
                     schema.maximum = Some(MAX_PAGE_SIZE.into());
                 }
-                "sku" => schema.max_length = Some(SKU_MAX_CHARS as usize),
+                "sku" => {
+                    schema.max_length = Some(SKU_MAX_CHARS as usize);
+                    schema.pattern = Some(SKU_PATTERN.to_owned());
+                }
                 "q" => schema.max_length = Some(NAME_MAX_CHARS as usize),
                 _ => {}
             }
@@ -78,10 +85,11 @@ impl Modify for ListParameterRules {
 }
 
 /// The resource routes (under `/api/read`) and their OpenAPI document.
-pub fn api() -> Api {
+fn api(token_waits: TokenWaits) -> Api {
     let routes = Router::new()
         .route("/v1/items", get(list_items))
-        .route("/v1/items/{id}", get(get_item));
+        .route("/v1/items/{id}", get(get_item))
+        .layer(Extension(token_waits));
     Api {
         routes,
         openapi: ReadApiDoc::openapi(),
@@ -89,7 +97,20 @@ pub fn api() -> Api {
 }
 
 pub async fn build(settings: Settings) -> anyhow::Result<Application> {
-    Application::build(Service::ReadApi, settings, api).await
+    let token_waits = TokenWaits::new(settings.consistency.max_concurrent_waits);
+    Application::build(Service::ReadApi, settings, move || api(token_waits)).await
+}
+
+/// The reads allowed to wait for a consistency token at once. A waiting read holds a pooled
+/// connection for up to the wait bound, so without this a client sending tokens no replica has
+/// reached could take every connection and starve the reads without one.
+#[derive(Clone)]
+struct TokenWaits(Arc<Semaphore>);
+
+impl TokenWaits {
+    fn new(limit: usize) -> Self {
+        TokenWaits(Arc::new(Semaphore::new(limit)))
+    }
 }
 
 /// Get one item.
@@ -106,17 +127,18 @@ pub async fn build(settings: Settings) -> anyhow::Result<Application> {
         (status = 304, description = "Not modified", headers(("ETag" = String, description = "The item's version, quoted"))),
         (status = 400, description = "Malformed id, If-None-Match or consistency token", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such item", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Replica lag past the bound (`/problems/replica-lag`) or database unavailable", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Replica lag past the bound or too many reads waiting for tokens (`/problems/replica-lag`), every connection busy (`/problems/overloaded`) or database unavailable (`/problems/unavailable`); all carry `Retry-After`", body = Problem, content_type = "application/problem+json"),
     )
 )]
 async fn get_item(
     State(ctx): State<AppContext>,
+    Extension(token_waits): Extension<TokenWaits>,
     ItemId(id): ItemId,
     ConsistencyToken(token): ConsistencyToken,
     if_none_match: IfNoneMatch,
 ) -> Result<Response, ApiError> {
     let by_id = Items::find_by_id(id).limit(1);
-    let model = read_consistently(&ctx, "select_item", token, by_id)
+    let model = read_consistently(&ctx, &token_waits, "select_item", token, by_id)
         .await?
         .pop()
         .ok_or_else(ApiError::not_found)?;
@@ -141,15 +163,17 @@ async fn get_item(
     responses(
         (status = 200, description = "A page of items", body = ItemPage),
         (status = 400, description = "Bad query value or consistency token", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Replica lag past the bound (`/problems/replica-lag`) or database unavailable", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Replica lag past the bound or too many reads waiting for tokens (`/problems/replica-lag`), every connection busy (`/problems/overloaded`) or database unavailable (`/problems/unavailable`); all carry `Retry-After`", body = Problem, content_type = "application/problem+json"),
     )
 )]
 async fn list_items(
     State(ctx): State<AppContext>,
+    Extension(token_waits): Extension<TokenWaits>,
     ListQuery(filter): ListQuery,
     ConsistencyToken(token): ConsistencyToken,
 ) -> Result<Response, ApiError> {
-    let mut models = read_consistently(&ctx, "select_page", token, filter.select()).await?;
+    let mut models =
+        read_consistently(&ctx, &token_waits, "select_page", token, filter.select()).await?;
     let has_more = models.len() as u64 > filter.limit;
     models.truncate(filter.limit as usize);
     let next_cursor = if has_more {
@@ -168,6 +192,7 @@ async fn list_items(
 /// waiting for the token: behind a Service, another connection may reach another replica.
 async fn read_consistently(
     ctx: &AppContext,
+    token_waits: &TokenWaits,
     operation: &'static str,
     token: Option<GtidPosition>,
     select: Select<Items>,
@@ -177,7 +202,7 @@ async fn read_consistently(
             return Ok(select.all(&ctx.db).await?);
         };
         let txn = ctx.db.begin().await?;
-        wait_for_token(ctx, &txn, &token).await?;
+        wait_for_token(ctx, token_waits, &txn, &token).await?;
         let models = select.all(&txn).await?;
         txn.commit().await?;
         Ok(models)
@@ -235,7 +260,15 @@ impl ListFilter {
                         })?;
                 }
                 "cursor" => filter.after = Some(decode_cursor(&value)?),
-                "sku" => filter.sku = Some(bounded_text("sku", value, SKU_MAX_CHARS)?),
+                "sku" => {
+                    let sku = bounded_text("sku", value, SKU_MAX_CHARS)?;
+                    if !is_valid_sku(&sku) {
+                        return Err(ApiError::BadRequest(
+                            "sku must start with a letter or digit and contain only ASCII letters, digits, '.', '_' and '-'".into(),
+                        ));
+                    }
+                    filter.sku = Some(sku);
+                }
                 "q" => filter.name_contains = Some(bounded_text("q", value, NAME_MAX_CHARS)?),
                 unknown => {
                     return Err(ApiError::BadRequest(format!(
@@ -257,7 +290,16 @@ impl ListFilter {
             select = select.filter(item::Column::Id.gt(after));
         }
         if let Some(sku) = &self.sku {
-            select = select.filter(item::Column::Sku.eq(sku.as_str()));
+            // The column's collation also equates accents, full-width forms and trailing spaces:
+            // its unique index finds the candidate, the comparison of lower-cased bytes keeps it
+            // only if it is the same SKU up to ASCII case.
+            select =
+                select
+                    .filter(item::Column::Sku.eq(sku.as_str()))
+                    .filter(Expr::cust_with_values(
+                        "CAST(LOWER(`sku`) AS BINARY) = ?",
+                        [sku.to_ascii_lowercase()],
+                    ));
         }
         if let Some(text) = &self.name_contains {
             let escaped = text
@@ -307,9 +349,11 @@ impl<S: Send + Sync> FromRequestParts<S> for ConsistencyToken {
 }
 
 /// Waits until the server behind `connection` has applied `token`, at most the configured bound.
-/// A server already past the position (the usual case, or the primary itself) answers at once.
+/// A server already past the position (the usual case, or the primary itself) answers at once;
+/// otherwise the read waits only if one of the `token_waits` places is free, else 503 at once.
 async fn wait_for_token(
     ctx: &AppContext,
+    token_waits: &TokenWaits,
     connection: &impl ConnectionTrait,
     token: &GtidPosition,
 ) -> Result<(), ApiError> {
@@ -317,7 +361,7 @@ async fn wait_for_token(
     let bound = Duration::from_millis(ctx.settings.consistency.wait_timeout_ms);
     let outcome = if applied_position(connection).await?.covers(token) {
         "reached"
-    } else {
+    } else if let Ok(_place) = token_waits.0.try_acquire() {
         let statement = Statement::from_sql_and_values(
             DbBackend::MySql,
             "SELECT MASTER_GTID_WAIT(?, ?)",
@@ -333,17 +377,22 @@ async fn wait_for_token(
         } else {
             "timeout"
         }
+    } else {
+        "refused"
     };
     ctx.metrics.consistency_wait_duration.record(
         started.elapsed().as_secs_f64(),
         &[KeyValue::new("outcome", outcome)],
     );
-    if outcome == "timeout" {
-        return Err(ApiError::ReplicaLag {
+    match outcome {
+        "timeout" => Err(ApiError::ReplicaLag {
             waited_ms: bound.as_millis() as u64,
-        });
+        }),
+        "refused" => Err(ApiError::TooManyTokenWaits {
+            limit: ctx.settings.consistency.max_concurrent_waits,
+        }),
+        _ => Ok(()),
     }
-    Ok(())
 }
 
 async fn applied_position(connection: &impl ConnectionTrait) -> Result<GtidPosition, ApiError> {
@@ -383,6 +432,7 @@ mod tests {
         };
         assert_eq!(schema("limit")["maximum"], MAX_PAGE_SIZE);
         assert_eq!(schema("sku")["maxLength"], SKU_MAX_CHARS);
+        assert_eq!(schema("sku")["pattern"], SKU_PATTERN);
         assert_eq!(schema("q")["maxLength"], NAME_MAX_CHARS);
     }
 

@@ -96,7 +96,7 @@ pub enum ItemChangeResponses {
     Validation(Problem),
     #[response(
         status = 503,
-        description = "Database unavailable",
+        description = "Database unavailable (`/problems/unavailable`) or every connection busy (`/problems/overloaded`); both carry `Retry-After`",
         content_type = "application/problem+json"
     )]
     Unavailable(Problem),

@@ -3,6 +3,7 @@
 //! primary and replica; tests that stop replication or servers, or change the schema, take a
 //! cluster of their own with `Stack::start_on_own_cluster`.
 
+mod abuse;
 mod accounts;
 mod consistency;
 mod faults;

@@ -39,7 +39,7 @@ pub fn router() -> Router<AppContext> {
         (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "Content-Type is not application/json", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Database unavailable", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Database unavailable (`/problems/unavailable`) or every connection busy (`/problems/overloaded`); both carry `Retry-After`", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn create_item(
@@ -127,7 +127,7 @@ pub async fn patch_item(
         (status = 400, description = "Malformed id or If-Match", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such item", body = Problem, content_type = "application/problem+json"),
         (status = 412, description = "If-Match does not match", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Database unavailable", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Database unavailable (`/problems/unavailable`) or every connection busy (`/problems/overloaded`); both carry `Retry-After`", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn delete_item(
