@@ -54,6 +54,9 @@ locals {
     deployment          = { replicas = var.ingress_controller_replicas }
     podDisruptionBudget = { enabled = var.ingress_controller_replicas > 1, maxUnavailable = 1 }
     ingressClass        = { enabled = true, isDefaultClass = true, name = "traefik" }
+    # Drop idle upstream connections before the APIs do (server.header_read_timeout_ms, 10 s,
+    # also ends idle keep-alive connections), so no request is sent on a closing one.
+    additionalArguments = ["--serverstransport.forwardingtimeouts.idleconntimeout=5s"]
     providers = {
       kubernetesIngress = { publishedService = { enabled = true } }
     }
