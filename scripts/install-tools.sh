@@ -122,32 +122,21 @@ install_npm_tools() {
 
 # Offline schemas for kubeconform (no schema download is possible here), in .cache/kubernetes-json-schema/
 # as listed in scripts/tools/kubernetes-schemas.txt (that file shows the kubeconform flags to use).
-# kubernetes-validate's "-local-strict" schemas carry https $ids and reference "/api/_definitions.json";
-# the copy drops the $ids and makes the references file-relative, so kubeconform resolves them on disk.
+# Kubernetes schemas come from kubernetes-validate (scripts/kubernetes-json-schema.py makes them
+# resolve on disk), CRD schemas from the CRDs of Go modules (scripts/crd-json-schema.py).
 install_kubernetes_schemas() {
   local out="$root/.cache/kubernetes-json-schema"
   local stamp="$out/.list.sha256" want
-  want=$(cat "$lists/kubernetes-schemas.txt" "$venv/.requirements.sha256" "$root/scripts/crd-json-schema.py" "$root/scripts/install-tools.sh" | sha256sum | cut -d' ' -f1)
+  want=$(cat "$lists/kubernetes-schemas.txt" "$venv/.requirements.sha256" "$root/scripts/crd-json-schema.py" "$root/scripts/kubernetes-json-schema.py" "$root/scripts/install-tools.sh" | sha256sum | cut -d' ' -f1)
   [ "$(cat "$stamp" 2>/dev/null)" = "$want" ] && return
   log "schemas: writing $out"
   rm -rf "$out"
   mkdir -p "$out/crds"
-  local source
-  source=$("$venv/bin/python" -c 'import kubernetes_validate, os; print(os.path.join(os.path.dirname(kubernetes_validate.__file__), "kubernetes-json-schema"))')
   local kind what path dir
   while read -r kind what path; do
     case $kind in
       kubernetes)
-        [ -d "$source/v$what-local-strict" ] || { log "schemas: kubernetes-validate has no v$what"; return 1; }
-        cp -R "$source/v$what-local-strict" "$out/v$what-strict"
-        "$venv/bin/python" - "$out/v$what-strict" <<'PY'
-import json, pathlib, sys
-for path in pathlib.Path(sys.argv[1]).glob("*.json"):
-    text = path.read_text().replace('"/api/_definitions.json#', '"_definitions.json#')
-    schema = json.loads(text)
-    schema.pop("$id", None)  # an https $id would make the references resolve remotely
-    path.write_text(json.dumps(schema))
-PY
+        "$venv/bin/python" "$root/scripts/kubernetes-json-schema.py" "$what" "$out/v$what-strict" || return 1
         ;;
       crd)
         dir=$(cd "$root" && GOFLAGS=-mod=mod go mod download -json "$what" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')

