@@ -253,11 +253,13 @@ check "replica 0 received it" wait_gtid 0 "$(sql 1 root -e 'SELECT @@gtid_binlog
 check "the primary's binlog now holds a password (the leak this guards against)" \
   grep -qaF "$reader_password" "$work"/mysql-1/data/data/mysql-bin.[0-9]*
 rm -f "$work"/mysql-*/data/.binlog-clean-from   # installs from before the fix have no marker
-# The rolling restart of the upgrade: twice, as the first start only records where clean binlogs begin.
+# The upgrade's rolling restart (replicas first, as the StatefulSet rolls).
 restart_all() { local n; for n in 2 0 1; do mysql_stop_pod "$n"; mysql_start_pod "$n" || return 1; done; }
 check "rolling restart" restart_all
-check "the next rolling restart" restart_all
-check "  ...purged the binlogs written before the fix" grep -q "purging binlogs written before" "$work/logs/mysql-1.log"
+for n in 0 1 2; do
+  check "  ...pod $n purged its binlogs written before the fix" grep -q "purging binlogs written before" "$work/logs/mysql-$n.log"
+  check_eq "  ...and kept only the one it opened at this start" 1 bash -c "grep -c . '$work/mysql-$n/data/data/mysql-bin.index'"
+done
 check "replicas replicate after the purge" wait_gtid 0 "$(sql 1 root -e 'SELECT @@gtid_binlog_pos')"
 sql 1 catalog-writer catalog -e "INSERT INTO items (sku, note) VALUES ('after-purge', 'x')"
 check "  ...new writes too" wait_gtid 2 "$(sql 1 root -e 'SELECT @@gtid_binlog_pos')"
