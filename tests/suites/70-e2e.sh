@@ -8,6 +8,10 @@
 #     listed in tests/e2e/expected-empty.txt with its reason (plus a negative control);
 #   - stopping the replica's SQL thread makes MySQLReplicationSQLThreadStopped pending/firing;
 #   - a short HPA dry run shows scale-out for both APIs;
+#   - `stack.sh restart` of each API under a read and a create load fails no request; an API
+#     answers /readyz 503 while it drains and still serves;
+#   - the errors nginx answers itself (TRACE, oversized header or request line, no route, an API
+#     down) are problem+json, and an API's own errors pass through;
 #   - `down` leaves no process behind.
 set -euo pipefail
 
