@@ -4,6 +4,7 @@
 #   scripts/local-stack/stack.sh up       build, start everything in dependency order, print ports
 #   scripts/local-stack/stack.sh down     stop every process the stack started (data is kept)
 #   scripts/local-stack/stack.sh status   which processes run
+#   scripts/local-stack/stack.sh restart write-api|read-api   rolling restart, no request lost
 #   scripts/local-stack/stack.sh clean    down, then delete the state directory (data, logs)
 #
 # Everything comes from the charts, rendered with the `local` environment values:
@@ -44,10 +45,12 @@ mysql_state=$state
 log() { printf '[stack] %s\n' "$*"; }
 die() { printf '[stack] error: %s\n' "$*" >&2; exit 1; }
 
-port_names=(PROXY PROMETHEUS MYSQL_0 MYSQL_1 EXPORTER_0 EXPORTER_1 WRITE_API WRITE_ADMIN READ_API READ_ADMIN BASELINE)
+port_names=(PROXY PROMETHEUS MYSQL_0 MYSQL_1 EXPORTER_0 EXPORTER_1 WRITE_API WRITE_ADMIN READ_API READ_ADMIN BASELINE
+  WRITE_SURGE READ_SURGE)
 declare -A default_port=(
   [PROXY]=8880 [PROMETHEUS]=9390 [MYSQL_0]=3316 [MYSQL_1]=3317 [EXPORTER_0]=9114 [EXPORTER_1]=9115
   [WRITE_API]=8881 [WRITE_ADMIN]=9471 [READ_API]=8882 [READ_ADMIN]=9472 [BASELINE]=8889
+  [WRITE_SURGE]=8883 [READ_SURGE]=8884
 )
 
 # choose_ports: stack.env's ports when the stack ran before (the replica's CHANGE MASTER names the
@@ -153,22 +156,27 @@ build() {
   cargo build --quiet "${flags[@]}" --bins -p write-api -p read-api --manifest-path "$root/Cargo.toml"
 }
 
+# On SIGTERM an API answers /readyz 503 but keeps serving for the drain delay, as in the chart
+# (which waits 5 s for endpoints to be removed everywhere; one proxy here needs less).
+: "${STACK_DRAIN_DELAY_MS:=2000}"
+
 # app_env API_PORT ADMIN_PORT DB_PORT ACCOUNT: the pod's environment, loopback for the Services.
 app_env() {
   printf '%s\n' "CATALOG__SERVER__HOST=127.0.0.1" "CATALOG__SERVER__PORT=$1" "CATALOG__SERVER__ADMIN_PORT=$2" \
     "CATALOG__DATABASE__HOST=127.0.0.1" "CATALOG__DATABASE__PORT=$3" \
     "CATALOG__DATABASE__USER=$(cat "$state/secrets/$4/username")" \
     "CATALOG__DATABASE__PASSWORD_FILE=$state/secrets/$4/password" \
-    "CATALOG__SHUTDOWN__DRAIN_DELAY_MS=0" "CATALOG__SHUTDOWN__GRACE_PERIOD_MS=5000"
+    "CATALOG__SHUTDOWN__DRAIN_DELAY_MS=$STACK_DRAIN_DELAY_MS" "CATALOG__SHUTDOWN__GRACE_PERIOD_MS=5000"
 }
 
+# start_api NAME API_PORT ADMIN_PORT DB_PORT ACCOUNT [BINARY]: BINARY defaults to NAME.
 start_api() {
-  local name=$1 api_port=$2 admin_port=$3 db_port=$4 account=$5
+  local name=$1 api_port=$2 admin_port=$3 db_port=$4 account=$5 binary=${6:-$1}
   local -a envs
   mapfile -t envs < <(app_env "$api_port" "$admin_port" "$db_port" "$account")
   running "$name" && return 0
   local started=${EPOCHREALTIME//[.,]/} deadline=$((SECONDS + 60))
-  start "$name" env "${envs[@]}" "$bins/$name"
+  start "$name" env "${envs[@]}" "$bins/$binary"
   # Polled every 10 ms: the time from process start to ready is one of the bench's figures.
   until curl -fsS -o /dev/null "http://127.0.0.1:$api_port/readyz" 2> /dev/null; do
     [ $SECONDS -lt $deadline ] || { tail -n 20 "$logs/$name.log"; die "$name not ready"; }
@@ -198,16 +206,50 @@ http {
   fastcgi_temp_path $state/nginx/fastcgi;
   uwsgi_temp_path $state/nginx/uwsgi;
   scgi_temp_path $state/nginx/scgi;
-  upstream write_api { server 127.0.0.1:$STACK_WRITE_API_PORT; keepalive 16; }
-  upstream read_api { server 127.0.0.1:$STACK_READ_API_PORT; keepalive 16; }
+  # Each API, and its surge instance (stack.sh restart) as a backup that gets requests only while
+  # the API does not answer. max_fails=0: the API is tried first again as soon as it is back.
+  upstream write_api {
+    server 127.0.0.1:$STACK_WRITE_API_PORT max_fails=0;
+    server 127.0.0.1:$STACK_WRITE_SURGE_PORT max_fails=0 backup;
+    keepalive 16;
+  }
+  upstream read_api {
+    server 127.0.0.1:$STACK_READ_API_PORT max_fails=0;
+    server 127.0.0.1:$STACK_READ_SURGE_PORT max_fails=0 backup;
+    keepalive 16;
+  }
+  # The errors nginx answers itself (unknown route, TRACE, oversized request line or headers, an
+  # API down) are problem+json like the APIs' own; the APIs' answers pass through untouched
+  # (proxy_intercept_errors is off). error_page without "=" keeps the status.
+  map \$status \$problem_type {
+    default /problems/proxy-error;
+    400 /problems/bad-request; 414 /problems/bad-request; 494 /problems/bad-request;
+    404 /problems/not-found; 405 /problems/method-not-allowed; 413 /problems/payload-too-large;
+    502 /problems/unavailable; 503 /problems/unavailable; 504 /problems/unavailable;
+  }
+  map \$status \$problem_title {
+    default "Proxy Error"; 400 "Bad Request"; 404 "Not Found"; 405 "Method Not Allowed";
+    408 "Request Timeout"; 411 "Length Required"; 413 "Content Too Large"; 414 "URI Too Long";
+    494 "Request Header Too Large"; 500 "Internal Server Error"; 501 "Not Implemented";
+    502 "Bad Gateway"; 503 "Service Unavailable"; 504 "Gateway Timeout";
+  }
   server {
     listen 127.0.0.1:$STACK_PROXY_PORT;
     proxy_http_version 1.1;
     proxy_set_header Connection "";
     proxy_set_header Host \$host;
     proxy_set_header X-Forwarded-For \$proxy_add_x_forwarded_for;
+    # A request that found an API gone (refused, reset, 502/503) goes to the next instance when
+    # there is one; non-idempotent requests only when nginx never sent them (non_idempotent off).
+    proxy_next_upstream error timeout http_502 http_503;
+    error_page 400 404 405 408 411 413 414 494 500 501 502 503 504 /_problem;
     include $state/rendered/nginx-locations.conf;
     location / { return 404; }
+    location = /_problem {
+      internal;
+      default_type application/problem+json;
+      return 200 '{"type":"\$problem_type","title":"\$problem_title","status":\$status,"detail":"answered by the proxy","request_id":"\$request_id"}\n';
+    }
   }
   server {
     listen 127.0.0.1:$STACK_BASELINE_PORT;
@@ -318,10 +360,34 @@ up() {
   print_summary
 }
 
+# restart write-api|read-api: a rolling restart with a surge, as the Deployment does it. A second
+# instance starts on the surge port (nginx's backup server for that API), the API is stopped (it
+# drains: /readyz 503 while it still serves, then closes), started again, and the surge stopped.
+restart() {
+  local name=${1:-} surge_port db_port account api_port admin_port
+  choose_ports
+  bins="$root/target/$profile"
+  case $name in
+    write-api) surge_port=$STACK_WRITE_SURGE_PORT api_port=$STACK_WRITE_API_PORT admin_port=$STACK_WRITE_ADMIN_PORT
+      db_port=$STACK_MYSQL_0_PORT account=catalog-writer ;;
+    read-api) surge_port=$STACK_READ_SURGE_PORT api_port=$STACK_READ_API_PORT admin_port=$STACK_READ_ADMIN_PORT
+      db_port=$STACK_MYSQL_1_PORT account=catalog-reader ;;
+    *) die "usage: $0 restart write-api|read-api" ;;
+  esac
+  running "$name" || die "$name does not run: $0 up"
+  # The surge's metrics port is any free one: Prometheus scrapes the API only.
+  start_api "$name-surge" "$surge_port" 0 "$db_port" "$account" "$name"
+  log "stopping $name (drain), the surge instance serves meanwhile"
+  stop "$name"
+  start_api "$name" "$api_port" "$admin_port" "$db_port" "$account"
+  stop "$name-surge"
+  log "$name restarted"
+}
+
 down() {
   [ -d "$run" ] || { log "nothing runs"; return; }
   local p
-  for p in "${processes[@]}"; do
+  for p in write-api-surge read-api-surge "${processes[@]}"; do
     if running "$p"; then log "stopping $p"; fi
     stop "$p"
   done
@@ -340,6 +406,7 @@ case ${1:-} in
   up) up ;;
   down) down ;;
   status) status ;;
+  restart) restart "${2:-}" ;;
   clean) down; rm -rf "$state"; log "deleted $state" ;;
-  *) echo "usage: $0 up|down|status|clean" >&2; exit 2 ;;
+  *) echo "usage: $0 up|down|status|restart API|clean" >&2; exit 2 ;;
 esac

@@ -84,8 +84,9 @@ primary_sum=$(table_checksum 0)
 for n in 1 2; do
   check "replica $n reached the primary's GTID $gtid" wait_gtid "$n" "$gtid"
   check_eq "replica $n table checksum equals the primary's" "$primary_sum" table_checksum "$n"
-  check_eq "replica $n has the accounts (replicated)" 7 sql "$n" root -e "SELECT COUNT(*) FROM mysql.user WHERE user IN
+  check_eq "replica $n has the accounts (snapshot, then its own init file)" 7 sql "$n" root -e "SELECT COUNT(*) FROM mysql.user WHERE user IN
     ('catalog_migrator','catalog_writer','catalog_reader','repl','probe','exporter','backup')"
+  check_eq "replica $n wrote no transaction of its own (no errant GTID)" "$gtid" sql "$n" root -e 'SELECT @@gtid_binlog_pos' 
 done
 
 step "probes"
@@ -244,7 +245,26 @@ for n in 0 2; do
   check_eq "pod $n checksum equals the new primary's" "$(table_checksum 1)" table_checksum "$n"
 done
 
-step "password rotation: change the Secret, restart the primary"
+step "upgrade from a version that binlogged its accounts: old binlogs are purged"
+# What the old init file did at every start: account statements, binlogged and replicated.
+reader_password=$(cat "$secrets/catalog-reader/password")
+sql 1 root -e "ALTER USER 'catalog_reader'@'%' IDENTIFIED BY '$reader_password'"
+check "replica 0 received it" wait_gtid 0 "$(sql 1 root -e 'SELECT @@gtid_binlog_pos')"
+check "the primary's binlog now holds a password (the leak this guards against)" \
+  grep -qaF "$reader_password" "$work"/mysql-1/data/data/mysql-bin.[0-9]*
+rm -f "$work"/mysql-*/data/.binlog-clean-from   # installs from before the fix have no marker
+# The upgrade's rolling restart (replicas first, as the StatefulSet rolls).
+restart_all() { local n; for n in 2 0 1; do mysql_stop_pod "$n"; mysql_start_pod "$n" || return 1; done; }
+check "rolling restart" restart_all
+for n in 0 1 2; do
+  check "  ...pod $n purged its binlogs written before the fix" grep -q "purging binlogs written before" "$work/logs/mysql-$n.log"
+  check_eq "  ...and kept only the one it opened at this start" 1 bash -c "grep -c . '$work/mysql-$n/data/data/mysql-bin.index'"
+done
+check "replicas replicate after the purge" wait_gtid 0 "$(sql 1 root -e 'SELECT @@gtid_binlog_pos')"
+sql 1 catalog-writer catalog -e "INSERT INTO items (sku, note) VALUES ('after-purge', 'x')"
+check "  ...new writes too" wait_gtid 2 "$(sql 1 root -e 'SELECT @@gtid_binlog_pos')"
+
+step "password rotation: change the Secret, restart every pod"
 old_reader=$(cat "$secrets/catalog-reader/password")
 head -c 18 /dev/urandom | base64 | tr -d '/+=' > "$secrets/catalog-reader/password"
 rm -f "$work/client-catalog-reader.cnf"
@@ -252,9 +272,29 @@ refute "the new reader password is not valid before the restart" "Access denied 
 mysql_stop_pod 1
 check "primary restarts (configure regenerates accounts.sql)" mysql_start_pod 1
 check "the new reader password works on the primary" sql 1 catalog-reader -e 'SELECT 1'
-check "  ...and on replica 0 (replicated ALTER USER)" wait_until 20 sql 0 catalog-reader -e 'SELECT 1'
-check "  ...and on replica 2" wait_until 20 sql 2 catalog-reader -e 'SELECT 1'
+wait_gtid 2 "$(sql 1 root -e 'SELECT @@gtid_binlog_pos')"
+refute "  ...but not on replica 2, caught up: accounts do not replicate" "Access denied for user 'catalog_reader'" sql 2 catalog-reader -e 'SELECT 1'
+for n in 0 2; do
+  mysql_stop_pod "$n"
+  check "replica $n restarts" mysql_start_pod "$n"
+  check "  ...and takes the new reader password from its own init file" sql "$n" catalog-reader -e 'SELECT 1'
+done
 refute "the old reader password no longer works" "Access denied for user 'catalog_reader'" mariadb --user=catalog_reader --password="$old_reader" \
   --host=127.0.0.1 --port="$(mysql_port 2)" -e 'SELECT 1'
+check "replica 2 still replicates" wait_gtid 2 "$(sql 1 root -e 'SELECT @@gtid_binlog_pos')"
+
+step "no password, no Secret file content, in any binlog, relay log, dump, server log or metric"
+# Every Secret value (root's included) and the rotated-out password, as fixed strings.
+{ for file in "$secrets"/*/password; do cat "$file"; echo; done; echo "$old_reader"; } | sed '/^$/d' > "$work/secret-values"
+mapfile -t binlogs_and_relay_logs < <(find "$work"/mysql-* -name 'mysql-bin.[0-9]*' -o -name 'relay-bin.[0-9]*')
+for file in "${binlogs_and_relay_logs[@]}"; do mariadb-binlog "$file"; done > "$work/decoded-logs.txt" 2>&1
+for dump in "$work"/backups/*.sql.gz; do gunzip -c "$dump"; done > "$work/dumps.sql"
+scanned=("${binlogs_and_relay_logs[@]}" "$work/decoded-logs.txt" "$work/dumps.sql" "$work"/logs/* "$work/metrics.txt")
+echo "     scanning ${#binlogs_and_relay_logs[@]} binlogs and relay logs (raw and decoded), $(find "$work/backups" -name '*.sql.gz' | wc -l) dumps, $(find "$work/logs" -type f | wc -l) server logs, the exporter's metrics"
+# holding_secrets: the scanned files that contain a Secret value (prints them; fails if any).
+holding_secrets() { ! grep -laFf "$work/secret-values" "${scanned[@]}"; }
+check "no Secret value in any of them" holding_secrets
+no_identified_clause() { ! grep -a IDENTIFIED "$work/decoded-logs.txt"; }
+check "no IDENTIFIED clause in any decoded binlog or relay log (the issue's reproduction)" no_identified_clause
 
 finish "mysql scripts"

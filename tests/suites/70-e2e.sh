@@ -8,6 +8,10 @@
 #     listed in tests/e2e/expected-empty.txt with its reason (plus a negative control);
 #   - stopping the replica's SQL thread makes MySQLReplicationSQLThreadStopped pending/firing;
 #   - a short HPA dry run shows scale-out for both APIs;
+#   - `stack.sh restart` of each API under a read and a create load fails no request; an API
+#     answers /readyz 503 while it drains and still serves;
+#   - the errors nginx answers itself (TRACE, oversized header or request line, no route, an API
+#     down) are problem+json, and an API's own errors pass through;
 #   - `down` leaves no process behind.
 set -euo pipefail
 
@@ -159,6 +163,69 @@ step "HPA dry run (short): both APIs past their CPU target with the local values
 check "hpa scenario at up to 100/s: the HPA would scale out both APIs" \
   env PEAK_RATE=100 RAMP=10s HOLD=15s RAMP_DOWN=5s SEED_ITEMS=20 SAMPLE_SECONDS=5 "$repo/scripts/local-stack/hpa-dry-run.sh"
 grep -E 'would ask|CPU, target' "$work/out" | sed 's/^/     /'
+
+step "stack.sh restart of each API under load: no request fails"
+read_load() {
+  while [ ! -e "$work/stop-load" ]; do
+    curl -s -o /dev/null -w '%{http_code}\n' "$BASE_URL/api/read/v1/items/$seed_id" >> "$work/read-load" || true
+  done
+}
+write_load() {
+  local i=0
+  while [ ! -e "$work/stop-load" ]; do
+    i=$((i + 1))
+    curl -s -o /dev/null -w '%{http_code}\n' -H 'Content-Type: application/json' \
+      -d "{\"sku\":\"$sku-load$i\",\"name\":\"Load\",\"price_cents\":1,\"currency\":\"EUR\",\"stock\":1}" \
+      "$BASE_URL/api/write/v1/items" >> "$work/write-load" || true
+  done
+}
+read_load & read_load_pid=$!
+write_load & write_load_pid=$!
+check "stack.sh restart write-api" "$stack" restart write-api
+check "stack.sh restart read-api" "$stack" restart read-api
+touch "$work/stop-load"; wait "$read_load_pid" "$write_load_pid"
+failures() { grep -cv '^20[01]$' "$1" || true; }
+echo "     during the restarts: $(wc -l < "$work/read-load") reads, $(failures "$work/read-load") failed;" \
+  "$(wc -l < "$work/write-load") creates, $(failures "$work/write-load") failed ($(sort "$work/read-load" "$work/write-load" | uniq -c | tr -s ' \n' ' '))"
+check_eq "no read failed" 0 failures "$work/read-load"
+check_eq "no create failed" 0 failures "$work/write-load"
+
+step "SIGTERM drains: read-api answers /readyz 503 while it still serves, then \`up\` restarts it"
+read_api_pid=$(cat "$STACK_DIR/run/read-api.pid")
+kill -TERM "$read_api_pid"
+draining() { [ "$(curl -sS -o /dev/null -w '%{http_code}' "http://127.0.0.1:$STACK_READ_API_PORT/readyz")" = 503 ]; }
+check "/readyz answers 503 within 2 s of SIGTERM" wait_until 2 draining
+served=0 failed_reads=0
+while kill -0 "$read_api_pid" 2>/dev/null && draining; do
+  if curl -fsS -o /dev/null "$BASE_URL/api/read/v1/items/$seed_id"; then served=$((served + 1)); else failed_reads=$((failed_reads + 1)); fi
+done
+echo "     while draining: $served reads served through the proxy, $failed_reads failed"
+check "reads are served through the proxy while /readyz says 503" test "$served" -gt 0
+check_eq "  ...none failed" 0 echo "$failed_reads"
+check "read-api exits after the drain" wait_until 10 bash -c "! kill -0 $read_api_pid"
+check "stack.sh up starts it again" "$stack" up
+check_eq "reads work again" 200 api GET "/api/read/v1/items/$seed_id"
+
+step "errors nginx answers itself are problem+json"
+problem_json() { # problem_json STATUS curl args...: that status, problem+json, the same status in the body
+  local want=$1 status; shift
+  status=$(curl -sS -D "$work/h" -o "$work/b" -w '%{http_code}' "$@")
+  if [ "$status" != "$want" ] || [ "$(header Content-Type)" != application/problem+json ] \
+    || ! jq -e --argjson s "$want" '.status == $s and (.type | startswith("/problems/"))' "$work/b" > /dev/null 2>&1; then
+    echo "status $status, $(header Content-Type): $(head -c 300 "$work/b")"
+    return 1
+  fi
+}
+check "TRACE -> 405 problem+json" problem_json 405 -X TRACE "$BASE_URL/api/read/v1/items"
+check "an oversized header -> 400 problem+json" problem_json 400 -H "X-Big: $(head -c 20000 /dev/zero | tr '\0' a)" "$BASE_URL/api/read/v1/items"
+check "an oversized request line -> 414 problem+json" problem_json 414 "$BASE_URL/api/read/v1/items?q=$(head -c 20000 /dev/zero | tr '\0' a)"
+check "no route -> 404 problem+json" problem_json 404 "$BASE_URL/nowhere"
+kill -TERM "$(cat "$STACK_DIR/run/write-api.pid")"
+write_api_gone() { ! kill -0 "$(cat "$STACK_DIR/run/write-api.pid")" 2>/dev/null; }
+wait_until 15 write_api_gone
+check "an API down -> 502 problem+json" problem_json 502 -X DELETE "$BASE_URL/api/write/v1/items/1"
+check "  ...an API's own errors pass through untouched (its problem type)" problem_json 404 "$BASE_URL/api/read/v1/items/00000000-0000-0000-0000-000000000000"
+check_eq "  ...with the API's own type" /problems/not-found jq -r .type "$work/b"
 
 step "down stops everything"
 check "stack.sh down" "$stack" down

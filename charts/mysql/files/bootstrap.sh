@@ -60,7 +60,10 @@ install_datadir
 # starts at the snapshot's GTID (see gtid_binlog_state below).
 work=$(mktemp -d "$TMPDIR/bootstrap.XXXXXX")
 temp_socket="$work/bootstrap.sock"
-( umask 077; echo "ALTER USER 'root'@'localhost' IDENTIFIED VIA mysql_native_password USING PASSWORD($(sql_quote "$(secret root password)"));" > "$work/init.sql" )
+( umask 077
+  { echo "SET SESSION sql_log_bin = 0;"
+    echo "ALTER USER 'root'@'localhost' IDENTIFIED VIA mysql_native_password USING PASSWORD($(sql_quote "$(secret root password)"));"
+  } > "$work/init.sql" )
 temp_pid=
 stop_temp_server() {
   if [ -n "$temp_pid" ] && kill -0 "$temp_pid" 2>/dev/null; then
@@ -116,6 +119,8 @@ SQL
 kill -TERM "$temp_pid"
 wait "$temp_pid" || die "temporary server did not shut down cleanly"
 temp_pid=
+# RESET MASTER left binlogs that hold no password: nothing for run-mariadbd.sh to purge.
+echo mysql-bin.000001 > "$BINLOG_CLEAN_FROM"
 echo "gtid=$gtid at $(date -u +%Y-%m-%dT%H:%M:%SZ) from $MYSQL_PRIMARY_HOST" > "$BOOTSTRAP_COMPLETE"
 rm -f "$BOOTSTRAP_STARTED"
 log "bootstrap complete at GTID $gtid"

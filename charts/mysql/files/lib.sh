@@ -24,6 +24,8 @@ MYSQL_CNF="$MYSQL_CONF_DIR/my.cnf"
 BOOTSTRAP_STARTED="$MYSQL_DATA_ROOT/.bootstrap-started"
 # shellcheck disable=SC2034
 BOOTSTRAP_COMPLETE="$MYSQL_DATA_ROOT/.bootstrap-complete"
+# shellcheck disable=SC2034 # run-mariadbd.sh: the first binlog that holds no password
+BINLOG_CLEAN_FROM="$MYSQL_DATA_ROOT/.binlog-clean-from"
 
 log() { printf '%s [%s] %s\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "${0##*/}" "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }

@@ -11,9 +11,9 @@
 //!
 //! The accounts come from the chart itself: `scripts/lib/mysql-pods.sh`, the library every shell
 //! test and the local stack start MariaDB with, renders `charts/mysql` and runs its
-//! `configure.sh` for a fresh set of Secrets; the primary then runs the `accounts.sql` that
-//! script writes, as the chart's primary does at every start. A grant changed in the chart is a
-//! grant changed here.
+//! `configure.sh` for a fresh set of Secrets; each server then runs the `accounts.sql` that
+//! script writes for it, as the chart's pods do at every start (accounts are not binlogged, so
+//! they do not replicate). A grant changed in the chart is a grant changed here.
 //!
 //! Every process is killed and every temporary directory removed on drop, also when a test
 //! panics. If the test process itself dies abruptly (SIGKILL, abort), a small watchdog process
@@ -346,7 +346,8 @@ pub struct Cluster {
 
 impl Cluster {
     /// Start both servers (in parallel, while the chart renders), run the chart's `accounts.sql`
-    /// on the primary (database `catalog`, every account and grant; they replicate), and start
+    /// on each (the primary's creates database `catalog`, which replicates; every account and
+    /// grant is created on each server, unlogged, as the chart's pods do), and start
     /// replication on the replica with CHANGE MASTER TO ... MASTER_USE_GTID=slave_pos as `repl`.
     /// Returns when the replica has caught up.
     ///
@@ -365,7 +366,8 @@ impl Cluster {
                 accounts.join().expect("render the mysql chart's accounts"),
             )
         });
-        primary.sql(&accounts.configure_primary(primary.port()));
+        primary.sql(&accounts.configure(0, primary.port()));
+        replica.sql(&accounts.configure(1, replica.port()));
 
         let cluster = Cluster {
             primary,
@@ -466,9 +468,8 @@ impl ChartAccounts {
             .expect("create temp dir for the mysql chart");
         mysql_pods(&["render".as_ref(), dir.path().as_os_str()]);
         mysql_pods(&["secrets".as_ref(), dir.path().as_os_str()]);
-        // root's Secret is empty: the replica must answer root on its socket before replication
-        // brings it the primary's accounts, and root is reachable only through that socket, in
-        // this test's private directory.
+        // root's Secret is empty: root is reachable only through each server's socket, in this
+        // test's private directory.
         let secrets = dir.path().join("secrets");
         fs::write(secrets.join("root/password"), "").expect("write root's password");
         let mut passwords = Vec::new();
@@ -484,16 +485,21 @@ impl ChartAccounts {
         ChartAccounts { dir, passwords }
     }
 
-    /// The SQL the chart's configure.sh writes for a primary on `port`: database, accounts, grants.
-    fn configure_primary(&self, port: u16) -> String {
+    /// The SQL the chart's configure.sh writes for pod `ordinal` (0: the primary) on `port`:
+    /// accounts and grants, and on the primary the database.
+    fn configure(&self, ordinal: u8, port: u16) -> String {
         mysql_pods(&[
             "configure".as_ref(),
             self.dir.path().as_os_str(),
-            "0".as_ref(),
+            ordinal.to_string().as_ref(),
             port.to_string().as_ref(),
         ]);
-        fs::read_to_string(self.dir.path().join("mysql-0/generated/accounts.sql"))
-            .expect("configure.sh wrote accounts.sql")
+        fs::read_to_string(
+            self.dir
+                .path()
+                .join(format!("mysql-{ordinal}/generated/accounts.sql")),
+        )
+        .expect("configure.sh wrote accounts.sql")
     }
 }
 
@@ -604,8 +610,8 @@ fn kill_and_wait(running: &mut Running) {
 }
 
 /// A datadir with fresh system tables (root with an empty password), built once per MariaDB
-/// version and user and shared by every server. The chart's accounts.sql, which the primary runs
-/// and the replica replicates, leaves root only on the socket, as in the chart.
+/// version and user and shared by every server. The chart's accounts.sql, which each server runs,
+/// leaves root only on the socket, as in the chart.
 fn template_datadir() -> PathBuf {
     static TEMPLATE: OnceLock<PathBuf> = OnceLock::new();
     TEMPLATE.get_or_init(build_template).clone()
