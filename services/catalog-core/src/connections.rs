@@ -1,23 +1,32 @@
 //! The accept loop of both ports: what `axum::serve` does (HTTP/1.1, graceful shutdown), plus
 //! the connection bounds it does not offer: a header-read timeout that also closes idle
-//! keep-alive connections, and a cap on open connections.
+//! keep-alive connections, a cap on open connections, and refusing requests framed both by
+//! `Content-Length` and `Transfer-Encoding` (see [`crate::request_framing`]).
 //!
 //! Hand-rolled because axum::serve exposes neither bound; the HTTP work is hyper's
 //! (`http1::Builder` with its timer), this module only decides when to accept and when to stop.
 
+use std::convert::Infallible;
 use std::future::Future;
 use std::io;
 use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
+use axum::body::Body;
+use axum::http::{HeaderValue, Request, Response, header};
+use axum::response::IntoResponse;
+use hyper::body::Incoming;
 use hyper::server::conn::http1;
+use hyper::service::{Service, service_fn};
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
 use tokio::sync::{Semaphore, watch};
 
 use crate::config::ServerSettings;
+use crate::error::ApiError;
+use crate::request_framing::{Framing, HeadWatch, Verdicts};
 
 /// How long and how many connections a port keeps.
 #[derive(Debug, Clone, Copy)]
@@ -78,9 +87,10 @@ pub async fn serve(
             },
             () = &mut shutdown => break,
         };
+        let (stream, verdicts) = HeadWatch::new(stream);
         let connection = http.serve_connection(
             TokioIo::new(stream),
-            TowerToHyperService::new(router.clone()),
+            checking_framing(router.clone(), verdicts),
         );
         let mut stopping = stopping.clone();
         tokio::spawn(async move {
@@ -103,6 +113,39 @@ pub async fn serve(
         .await
         .expect("the semaphore is never closed");
     Ok(())
+}
+
+/// `router` as the service of one connection, refusing requests that [`HeadWatch`] found framed
+/// twice and closing the connection after those whose successor it cannot check.
+fn checking_framing(
+    router: Router,
+    verdicts: Verdicts,
+) -> impl Service<
+    Request<Incoming>,
+    Response = Response<Body>,
+    Error = Infallible,
+    Future = impl Future<Output = Result<Response<Body>, Infallible>> + Send,
+> {
+    let router = TowerToHyperService::new(router);
+    service_fn(move |request: Request<Incoming>| {
+        let framing = verdicts.next();
+        let routed = (framing != Framing::Conflict).then(|| router.call(request));
+        async move {
+            let mut response = match routed {
+                Some(routed) => routed.await?,
+                None => ApiError::BadRequest(
+                    "the request carries both Content-Length and Transfer-Encoding".into(),
+                )
+                .into_response(),
+            };
+            if framing != Framing::Plain {
+                response
+                    .headers_mut()
+                    .insert(header::CONNECTION, HeaderValue::from_static("close"));
+            }
+            Ok(response)
+        }
+    })
 }
 
 /// Errors of one connection (a reset, a header-read timeout) concern only that client.

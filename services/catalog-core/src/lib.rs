@@ -14,6 +14,7 @@ pub mod http;
 pub mod item;
 pub mod limits;
 pub mod precondition;
+pub mod request_framing;
 pub mod request_id;
 pub mod server;
 pub mod telemetry;
