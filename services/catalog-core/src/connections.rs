@@ -15,7 +15,8 @@ use std::time::Duration;
 use axum::Router;
 use axum::body::Body;
 use axum::http::{HeaderValue, Request, Response, header};
-use axum::response::IntoResponse;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response as AxumResponse};
 use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper::service::{Service, service_fn};
@@ -115,8 +116,9 @@ pub async fn serve(
     Ok(())
 }
 
-/// `router` as the service of one connection, refusing requests that [`HeadWatch`] found framed
-/// twice and closing the connection after those whose successor it cannot check.
+/// `router` as the service of one connection: each request carries [`HeadWatch`]'s verdict on its
+/// framing into the router (where [`refuse_double_framing`] answers a conflict, inside the request
+/// id and metrics layers), and the connection closes after any request but a plainly framed one.
 fn checking_framing(
     router: Router,
     verdicts: Verdicts,
@@ -129,15 +131,11 @@ fn checking_framing(
     let router = TowerToHyperService::new(router);
     service_fn(move |request: Request<Incoming>| {
         let framing = verdicts.next();
-        let routed = (framing != Framing::Conflict).then(|| router.call(request));
+        let mut request = request;
+        request.extensions_mut().insert(framing);
+        let routed = router.call(request);
         async move {
-            let mut response = match routed {
-                Some(routed) => routed.await?,
-                None => ApiError::BadRequest(
-                    "the request carries both Content-Length and Transfer-Encoding".into(),
-                )
-                .into_response(),
-            };
+            let mut response = routed.await?;
             if framing != Framing::Plain {
                 response
                     .headers_mut()
@@ -146,6 +144,18 @@ fn checking_framing(
             Ok(response)
         }
     })
+}
+
+/// Middleware: 400 for a request framed by both `Content-Length` and `Transfer-Encoding`
+/// (RFC 9112 §6.1), before any handler reads its body.
+pub async fn refuse_double_framing(request: axum::extract::Request, next: Next) -> AxumResponse {
+    if request.extensions().get::<Framing>() == Some(&Framing::Conflict) {
+        return ApiError::BadRequest(
+            "the request carries both Content-Length and Transfer-Encoding".into(),
+        )
+        .into_response();
+    }
+    next.run(request).await
 }
 
 /// Errors of one connection (a reset, a header-read timeout) concern only that client.

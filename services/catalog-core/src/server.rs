@@ -100,7 +100,8 @@ impl Application {
         let admin_router = Router::new()
             .route("/metrics", get(http::metrics_endpoint))
             .with_state(metrics.clone())
-            .fallback(http::route_not_found);
+            .fallback(http::route_not_found)
+            .layer(from_fn(connections::refuse_double_framing));
 
         let host = settings.server.host;
         let api_listener = TcpListener::bind((host, settings.server.port)).await?;
@@ -223,6 +224,7 @@ fn api_router(
         .method_not_allowed_fallback(http::method_not_allowed)
         // Router::layer wraps each route (after routing), so the metrics see the route template;
         // they wrap the timeout, so its 503 is recorded like any answer.
+        .layer(from_fn(connections::refuse_double_framing))
         .layer(from_fn_with_state(
             Duration::from_millis(settings.server.body_read_timeout_ms),
             limits::bound_body_reads,

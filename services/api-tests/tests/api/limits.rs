@@ -277,6 +277,10 @@ async fn content_length_with_transfer_encoding_is_refused_400_and_cannot_smuggle
             "the detail names both headers: {received}"
         );
         assert!(lowercase.contains("connection: close"), "{received}");
+        assert!(
+            lowercase.contains("x-request-id: "),
+            "the 400 carries a request id like every answer: {received}"
+        );
     }
     assert_eq!(stack.stored_with_sku("LIM-TECL-1"), 0);
 }
