@@ -77,7 +77,7 @@ pub struct Metrics {
     pub http_active_requests: UpDownCounter<i64>,
     /// `db_client_operation_duration_seconds{db_operation_name, outcome}`
     pub db_operation_duration: Histogram<f64>,
-    /// `catalog_consistency_wait_duration_seconds{outcome=reached|timeout}` (read-api)
+    /// `catalog_consistency_wait_duration_seconds{outcome=reached|timeout|refused}` (read-api)
     pub consistency_wait_duration: Histogram<f64>,
     observed: std::sync::Mutex<Vec<ObservableGauge<u64>>>,
 }

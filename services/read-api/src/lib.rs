@@ -359,8 +359,9 @@ async fn wait_for_token(
 ) -> Result<(), ApiError> {
     let started = Instant::now();
     let bound = Duration::from_millis(ctx.settings.consistency.wait_timeout_ms);
-    let outcome = if applied_position(connection).await?.covers(token) {
-        "reached"
+    // Each way the wait can end, with its metric label.
+    let (outcome, result) = if applied_position(connection).await?.covers(token) {
+        ("reached", Ok(()))
     } else if let Ok(_place) = token_waits.0.try_acquire() {
         let statement = Statement::from_sql_and_values(
             DbBackend::MySql,
@@ -368,31 +369,25 @@ async fn wait_for_token(
             [token.to_string().into(), bound.as_secs_f64().into()],
         );
         let row = connection.query_one_raw(statement).await?;
-        let result: Option<i64> = match row {
+        let waited: Option<i64> = match row {
             Some(row) => row.try_get_by_index(0)?,
             None => None,
         };
-        if result == Some(0) {
-            "reached"
+        if waited == Some(0) {
+            ("reached", Ok(()))
         } else {
-            "timeout"
+            let waited_ms = bound.as_millis() as u64;
+            ("timeout", Err(ApiError::ReplicaLag { waited_ms }))
         }
     } else {
-        "refused"
+        let limit = ctx.settings.consistency.max_concurrent_waits;
+        ("refused", Err(ApiError::TooManyTokenWaits { limit }))
     };
     ctx.metrics.consistency_wait_duration.record(
         started.elapsed().as_secs_f64(),
         &[KeyValue::new("outcome", outcome)],
     );
-    match outcome {
-        "timeout" => Err(ApiError::ReplicaLag {
-            waited_ms: bound.as_millis() as u64,
-        }),
-        "refused" => Err(ApiError::TooManyTokenWaits {
-            limit: ctx.settings.consistency.max_concurrent_waits,
-        }),
-        _ => Ok(()),
-    }
+    result
 }
 
 async fn applied_position(connection: &impl ConnectionTrait) -> Result<GtidPosition, ApiError> {
