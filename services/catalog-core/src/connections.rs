@@ -15,8 +15,6 @@ use std::time::Duration;
 use axum::Router;
 use axum::body::Body;
 use axum::http::{HeaderValue, Request, Response, header};
-use axum::middleware::Next;
-use axum::response::{IntoResponse, Response as AxumResponse};
 use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper::service::{Service, service_fn};
@@ -26,7 +24,6 @@ use tokio::net::TcpListener;
 use tokio::sync::{Semaphore, watch};
 
 use crate::config::ServerSettings;
-use crate::error::ApiError;
 use crate::request_framing::{Framing, HeadWatch, Verdicts};
 
 /// How long and how many connections a port keeps.
@@ -117,7 +114,7 @@ pub async fn serve(
 }
 
 /// `router` as the service of one connection: each request carries [`HeadWatch`]'s verdict on its
-/// framing into the router (where [`refuse_double_framing`] answers a conflict, inside the request
+/// framing into the router (where [`crate::request_framing::refuse_double_framing`] answers a conflict, inside the request
 /// id and metrics layers), and the connection closes after any request but a plainly framed one.
 fn checking_framing(
     router: Router,
@@ -144,18 +141,6 @@ fn checking_framing(
             Ok(response)
         }
     })
-}
-
-/// Middleware: 400 for a request framed by both `Content-Length` and `Transfer-Encoding`
-/// (RFC 9112 §6.1), before any handler reads its body.
-pub async fn refuse_double_framing(request: axum::extract::Request, next: Next) -> AxumResponse {
-    if request.extensions().get::<Framing>() == Some(&Framing::Conflict) {
-        return ApiError::BadRequest(
-            "the request carries both Content-Length and Transfer-Encoding".into(),
-        )
-        .into_response();
-    }
-    next.run(request).await
 }
 
 /// Errors of one connection (a reset, a header-read timeout) concern only that client.

@@ -14,7 +14,12 @@ use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 
+use axum::extract::Request;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+
+use crate::error::ApiError;
 
 /// hyper's default limit on a request head; a longer one is refused by hyper anyway.
 const MAX_HEAD_BYTES: usize = 64 * 1024;
@@ -54,6 +59,18 @@ impl Verdicts {
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
+}
+
+/// Middleware: 400 for a request framed by both `Content-Length` and `Transfer-Encoding`
+/// (RFC 9112 §6.1), before any handler reads its body.
+pub async fn refuse_double_framing(request: Request, next: Next) -> Response {
+    if request.extensions().get::<Framing>() == Some(&Framing::Conflict) {
+        return ApiError::BadRequest(
+            "the request carries both Content-Length and Transfer-Encoding".into(),
+        )
+        .into_response();
+    }
+    next.run(request).await
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

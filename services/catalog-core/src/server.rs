@@ -21,6 +21,7 @@ use crate::connections::{self, ConnectionLimits};
 use crate::health::{self, Readiness, Shutdown};
 use crate::http;
 use crate::limits;
+use crate::request_framing;
 use crate::request_id::X_REQUEST_ID;
 use crate::telemetry::Metrics;
 
@@ -101,7 +102,7 @@ impl Application {
             .route("/metrics", get(http::metrics_endpoint))
             .with_state(metrics.clone())
             .fallback(http::route_not_found)
-            .layer(from_fn(connections::refuse_double_framing));
+            .layer(from_fn(request_framing::refuse_double_framing));
 
         let host = settings.server.host;
         let api_listener = TcpListener::bind((host, settings.server.port)).await?;
@@ -224,7 +225,7 @@ fn api_router(
         .method_not_allowed_fallback(http::method_not_allowed)
         // Router::layer wraps each route (after routing), so the metrics see the route template;
         // they wrap the timeout, so its 503 is recorded like any answer.
-        .layer(from_fn(connections::refuse_double_framing))
+        .layer(from_fn(request_framing::refuse_double_framing))
         .layer(from_fn_with_state(
             Duration::from_millis(settings.server.body_read_timeout_ms),
             limits::bound_body_reads,
