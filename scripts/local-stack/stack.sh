@@ -208,15 +208,19 @@ http {
   scgi_temp_path $state/nginx/scgi;
   # Each API, and its surge instance (stack.sh restart) as a backup that gets requests only while
   # the API does not answer. max_fails=0: the API is tried first again as soon as it is back.
+  # Idle pooled connections are closed by nginx within half the APIs' drain delay, so none is
+  # left for a draining API to close under a request (docs/api.md, "Health, shutdown").
   upstream write_api {
     server 127.0.0.1:$STACK_WRITE_API_PORT max_fails=0;
     server 127.0.0.1:$STACK_WRITE_SURGE_PORT max_fails=0 backup;
     keepalive 16;
+    keepalive_timeout $((STACK_DRAIN_DELAY_MS / 2))ms;
   }
   upstream read_api {
     server 127.0.0.1:$STACK_READ_API_PORT max_fails=0;
     server 127.0.0.1:$STACK_READ_SURGE_PORT max_fails=0 backup;
     keepalive 16;
+    keepalive_timeout $((STACK_DRAIN_DELAY_MS / 2))ms;
   }
   # The errors nginx answers itself (unknown route, TRACE, oversized request line or headers, an
   # API down) are problem+json like the APIs' own; the APIs' answers pass through untouched

@@ -1,7 +1,8 @@
 //! The accept loop of both ports: what `axum::serve` does (HTTP/1.1, graceful shutdown), plus
 //! the connection bounds it does not offer: a header-read timeout that also closes idle
-//! keep-alive connections, a cap on open connections, and refusing requests framed both by
-//! `Content-Length` and `Transfer-Encoding` (see [`crate::request_framing`]).
+//! keep-alive connections, a cap on open connections, refusing requests framed both by
+//! `Content-Length` and `Transfer-Encoding` (see [`crate::request_framing`]), and handing
+//! keep-alive connections back to their clients while the process drains.
 //!
 //! Hand-rolled because axum::serve exposes neither bound; the HTTP work is hyper's
 //! (`http1::Builder` with its timer), this module only decides when to accept and when to stop.
@@ -24,6 +25,7 @@ use tokio::net::TcpListener;
 use tokio::sync::{Semaphore, watch};
 
 use crate::config::ServerSettings;
+use crate::health::Shutdown;
 use crate::request_framing::{Framing, HeadWatch, Verdicts};
 
 /// How long and how many connections a port keeps.
@@ -46,9 +48,15 @@ impl ConnectionLimits {
     }
 }
 
-/// Serves `router` on `listener` until `shutdown` completes, then stops accepting, lets every
-/// connection finish its request in flight (idle ones close at once) and returns when all are
-/// closed: the behaviour of `axum::serve(..).with_graceful_shutdown(..)`.
+/// Serves `router` on `listener` until `drain_delay` after `shutdown` was triggered, then stops
+/// accepting, lets every connection finish its request in flight (idle ones close at once) and
+/// returns when all are closed: the behaviour of `axum::serve(..).with_graceful_shutdown(..)`.
+///
+/// While it drains, every answer carries `Connection: close`, so a proxy's pooled connections
+/// are closed by the proxy after their next request instead of by us while idle: closing an idle
+/// keep-alive connection races with a request the proxy is sending on it, and a proxy does not
+/// retry a POST that it sent. A proxy that keeps a connection idle for less than the drain delay
+/// has closed the ones it did not use by the time the server closes the rest.
 ///
 /// At `max_connections` open connections the loop does not accept: new clients wait in the
 /// kernel's listen backlog and are served as soon as a connection closes. Waiting rather than
@@ -58,7 +66,8 @@ pub async fn serve(
     listener: TcpListener,
     router: Router,
     limits: ConnectionLimits,
-    shutdown: impl Future<Output = ()>,
+    shutdown: Shutdown,
+    drain_delay: Duration,
 ) -> io::Result<()> {
     let max_connections = u32::try_from(limits.max_connections)
         .map_err(|_| io::Error::other("max_connections does not fit a u32"))?;
@@ -68,12 +77,19 @@ pub async fn serve(
     let mut http = http1::Builder::new();
     http.timer(TokioTimer::new())
         .header_read_timeout(limits.header_read_timeout);
-    tokio::pin!(shutdown);
+    let drained = {
+        let shutdown = shutdown.clone();
+        async move {
+            shutdown.triggered().await;
+            tokio::time::sleep(drain_delay).await;
+        }
+    };
+    tokio::pin!(drained);
 
     loop {
         let slot = tokio::select! {
             slot = slots.clone().acquire_owned() => slot.expect("the semaphore is never closed"),
-            () = &mut shutdown => break,
+            () = &mut drained => break,
         };
         let stream = tokio::select! {
             accepted = listener.accept() => match accepted {
@@ -83,12 +99,12 @@ pub async fn serve(
                     continue;
                 }
             },
-            () = &mut shutdown => break,
+            () = &mut drained => break,
         };
         let (stream, verdicts) = HeadWatch::new(stream);
         let connection = http.serve_connection(
             TokioIo::new(stream),
-            checking_framing(router.clone(), verdicts),
+            connection_service(router.clone(), verdicts, shutdown.clone()),
         );
         let mut stopping = stopping.clone();
         tokio::spawn(async move {
@@ -114,11 +130,13 @@ pub async fn serve(
 }
 
 /// `router` as the service of one connection: each request carries [`HeadWatch`]'s verdict on its
-/// framing into the router (where [`crate::request_framing::refuse_double_framing`] answers a conflict, inside the request
-/// id and metrics layers), and the connection closes after any request but a plainly framed one.
-fn checking_framing(
+/// framing into the router (where [`crate::request_framing::refuse_double_framing`] answers a
+/// conflict, inside the request id and metrics layers), and the connection closes after any
+/// request but a plainly framed one, and after every request once the process drains.
+fn connection_service(
     router: Router,
     verdicts: Verdicts,
+    shutdown: Shutdown,
 ) -> impl Service<
     Request<Incoming>,
     Response = Response<Body>,
@@ -131,9 +149,10 @@ fn checking_framing(
         let mut request = request;
         request.extensions_mut().insert(framing);
         let routed = router.call(request);
+        let shutdown = shutdown.clone();
         async move {
             let mut response = routed.await?;
-            if framing != Framing::Plain {
+            if framing != Framing::Plain || shutdown.is_triggered() {
                 response
                     .headers_mut()
                     .insert(header::CONNECTION, HeaderValue::from_static("close"));

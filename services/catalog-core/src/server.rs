@@ -111,17 +111,20 @@ impl Application {
         let admin_address = admin_listener.local_addr()?;
 
         let drain_delay = Duration::from_millis(settings.shutdown.drain_delay_ms);
-        let drained = |shutdown: Shutdown| async move {
-            shutdown.triggered().await;
-            tokio::time::sleep(drain_delay).await;
-        };
         let limits = ConnectionLimits::from_settings(&settings.server);
-        let api = connections::serve(api_listener, api_router, limits, drained(shutdown.clone()));
+        let api = connections::serve(
+            api_listener,
+            api_router,
+            limits,
+            shutdown.clone(),
+            drain_delay,
+        );
         let admin = connections::serve(
             admin_listener,
             admin_router,
             limits,
-            drained(shutdown.clone()),
+            shutdown.clone(),
+            drain_delay,
         );
         let servers = Box::pin(async move { tokio::try_join!(api, admin).map(|_| ()) });
         Ok(Application {

@@ -405,3 +405,43 @@ async fn shutdown_drains_then_stops_accepting_and_finishes_requests_in_flight() 
         "the service stops cleanly: {stopped:?}"
     );
 }
+
+/// While it drains, the server hands keep-alive connections back: each answer says
+/// `Connection: close` and the connection ends after it, so a proxy closes its pooled connections
+/// itself instead of racing our close of an idle one with a POST it cannot retry.
+#[tokio::test(flavor = "multi_thread")]
+async fn while_draining_each_answer_closes_its_keep_alive_connection() {
+    let (_stack, write) =
+        start_write_api_with(&[("CATALOG__SHUTDOWN__DRAIN_DELAY_MS", "3000")]).await;
+    let mut pooled = connect(&write).await;
+    pooled.write_all(HEALTHZ).await.expect("sends");
+    let before = read_response(&mut pooled, Duration::from_secs(2)).await;
+
+    write.shutdown.trigger();
+    pooled
+        .write_all(HEALTHZ)
+        .await
+        .expect("sends on the kept connection");
+    // Well within the 3 s drain: the close is the answer's doing, not the end of the drain.
+    let mut received = Vec::new();
+    let closed = tokio::time::timeout(Duration::from_secs(1), pooled.read_to_end(&mut received))
+        .await
+        .is_ok();
+    let draining = String::from_utf8_lossy(&received);
+    println!(
+        "keep-alive: before the trigger {:?}; while draining {:?}, then closed by the server: {closed}",
+        before.lines().next().unwrap_or_default(),
+        draining.lines().next().unwrap_or_default()
+    );
+    assert!(before.starts_with("HTTP/1.1 200"), "{before}");
+    assert!(
+        !before.to_ascii_lowercase().contains("connection: close"),
+        "{before}"
+    );
+    assert!(draining.starts_with("HTTP/1.1 200"), "{draining}");
+    assert!(
+        draining.to_ascii_lowercase().contains("connection: close"),
+        "{draining}"
+    );
+    assert!(closed, "the connection stays open after the answer");
+}
