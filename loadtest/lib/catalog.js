@@ -56,6 +56,24 @@ export function newItem() {
   };
 }
 
+// The `type` member of a problem body, or "-" when the body is not one (e.g. the proxy's own).
+export function problemType(res) {
+  try {
+    return String(res.json('type') || '-');
+  } catch (_) {
+    return '-';
+  }
+}
+
+// expect(res, kind, op, checks): k6 checks on a response; when one fails, the request is logged as
+// `FAIL <epoch ms> <kind> <status> <problem type> <op>` (status 0: no answer), so a run with
+// `--console-output=FILE` shows what failed and when.
+export function expect(res, kind, op, checks) {
+  const ok = check(res, checks);
+  if (!ok) console.log(`FAIL ${Date.now()} ${kind} ${res.status} ${problemType(res)} ${op}`);
+  return ok;
+}
+
 function token(res) {
   return res.headers['X-Consistency-Token'] || res.headers['x-consistency-token'] || '';
 }
@@ -63,7 +81,7 @@ function token(res) {
 // createItem(): {item, token} of a new item, or null when the request failed its checks.
 export function createItem(fields = newItem()) {
   const res = http.post(WRITE, JSON.stringify(fields), { headers: JSON_HEADERS, tags: { kind: 'write', op: 'create' } });
-  const ok = check(res, {
+  const ok = expect(res, 'write', 'create', {
     'create: 201': (r) => r.status === 201,
     'create: consistency token': (r) => token(r) !== '',
   });
@@ -78,13 +96,13 @@ export function updateItem(item, changes = { stock: Math.floor(Math.random() * 1
     responseCallback: CONFLICT_EXPECTED,
   });
   // Another VU may have updated the same seeded item first: 412 is the contract, not an error.
-  const ok = check(res, { 'update: 200 or 412': (r) => r.status === 200 || r.status === 412 });
+  const ok = expect(res, 'write', 'update', { 'update: 200 or 412': (r) => r.status === 200 || r.status === 412 });
   return ok && res.status === 200 ? { item: res.json(), token: token(res) } : null;
 }
 
 export function deleteItem(item) {
   const res = http.del(`${WRITE}/${item.id}`, null, { tags: { kind: 'write', op: 'delete' } });
-  check(res, { 'delete: 204': (r) => r.status === 204 });
+  expect(res, 'write', 'delete', { 'delete: 204': (r) => r.status === 204 });
   return res;
 }
 
@@ -92,13 +110,13 @@ export function deleteItem(item) {
 export function getItem(id, consistencyToken) {
   const headers = consistencyToken ? { 'X-Consistency-Token': consistencyToken } : {};
   const res = http.get(`${READ}/${id}`, { headers, tags: { kind: 'read', op: 'get', name: `${READ}/{id}` } });
-  check(res, { 'get: 200': (r) => r.status === 200 });
+  expect(res, 'read', consistencyToken ? 'get-with-token' : 'get', { 'get: 200': (r) => r.status === 200 });
   return res;
 }
 
 export function listItems(query = 'limit=20') {
   const res = http.get(`${READ}?${query}`, { tags: { kind: 'read', op: 'list', name: `${READ}?{query}` } });
-  check(res, { 'list: 200 with items': (r) => r.status === 200 && Array.isArray(r.json('items')) });
+  expect(res, 'read', 'list', { 'list: 200 with items': (r) => r.status === 200 && Array.isArray(r.json('items')) });
   return res;
 }
 

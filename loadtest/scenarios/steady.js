@@ -1,16 +1,15 @@
 // Steady: reads and writes at constant arrival rates while something happens to the cluster (a
 // rollout or a deleted pod: docs/quickstart-cluster.md, docs/mysql-failover.md). Reads GET seeded
 // items; writes create items whose SKU starts with SKU_PREFIX. Each acknowledged write (201) is logged as
-// `ACK <sku> <id>` and each failed request as `FAIL <epoch ms> <kind> <status> <problem type>`
+// `ACK <sku> <id>` and each failed request as `FAIL <epoch ms> <kind> <status> <problem type> <op>`
 // (status 0: no answer; type "-": not an RFC 9457 body, e.g. the proxy's own), so a run started with
 // `--console-output=FILE` can be checked afterwards: every acknowledged SKU must be in the table.
 //
 //   READ_RATE (20/s), WRITE_RATE (5/s), DURATION (1m), SKU_PREFIX (steady-<start time>),
 //   MAX_FAILED (0): failed requests tolerated before k6 exits non-zero.
 import http from 'k6/http';
-import { check } from 'k6';
 import {
-  READ, SUMMARY_TREND_STATS, WRITE, envNumber, envString, pick, seed, summary,
+  READ, SUMMARY_TREND_STATS, WRITE, envNumber, envString, expect, pick, seed, summary,
 } from '../lib/catalog.js';
 
 const duration = envString('DURATION', '1m');
@@ -32,19 +31,8 @@ export const options = {
   summaryTrendStats: SUMMARY_TREND_STATS,
 };
 
-// The `type` member of a problem body, or "-" when the body is not one.
-function problemType(res) {
-  try {
-    return String(res.json('type') || '-');
-  } catch (_) {
-    return '-';
-  }
-}
-
 function record(res, kind, expected) {
-  if (check(res, { [`${kind}: ${expected}`]: (r) => r.status === expected })) return true;
-  console.log(`FAIL ${Date.now()} ${kind} ${res.status} ${problemType(res)}`);
-  return false;
+  return expect(res, kind, kind === 'read' ? 'get' : 'create', { [`${kind}: ${expected}`]: (r) => r.status === expected });
 }
 
 export function setup() {

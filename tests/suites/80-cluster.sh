@@ -408,7 +408,8 @@ hpa_start=$SECONDS
 ) > "$work/hpa.samples" 2>/dev/null &
 sampler=$!
 k6_status=0
-ip netns exec catalog-lb-client k6 run --quiet -e BASE_URL=http://catalog.local -e SUMMARY_DIR="$work" \
+ip netns exec catalog-lb-client k6 run --quiet --console-output="$work/hpa.console" \
+  -e BASE_URL=http://catalog.local -e SUMMARY_DIR="$work" \
   -e PEAK_RATE=250 -e RAMP=20s -e HOLD=70s -e RAMP_DOWN=10s "$repo/loadtest/scenarios/hpa.js" \
   > "$work/k6.log" 2>&1 || k6_status=$?
 load_end=$((SECONDS - hpa_start))
@@ -416,6 +417,9 @@ sed -n '/^hpa:/,$p' "$work/k6.log" | sed 's/^/     /'
 k6_requests=$(jq '.metrics.http_reqs.values.count' "$work/hpa-summary.json")
 k6_failed=$(jq '.metrics.http_req_failed.values.passes' "$work/hpa-summary.json")
 echo "     k6 (exit $k6_status; its latency SLOs are not the point here): $k6_requests requests, $k6_failed failed"
+# What failed, when (seconds into the load), and what it answered: "<s> <kind> <status> <type> <op>".
+sed -n 's/.*msg="FAIL \(.*\)"$/\1/p' "$work/hpa.console" |
+  awk -v t0="$(($(date +%s) - load_end))" '{ $1 = int($1 / 1000 - t0) "s"; print "       " $0 }' | head -n 20
 check_eq "no request failed under the load" 0 echo "$k6_failed"
 scaled_in=false
 for _ in $(seq 60); do
