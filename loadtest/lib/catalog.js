@@ -5,7 +5,7 @@
 //   BASE_URL     the Ingress (default: the local stack of `make up`, http://127.0.0.1:8880)
 //   SUMMARY_DIR  where handleSummary writes <scenario>-summary.json (default: loadtest/results)
 import http from 'k6/http';
-import { check, fail } from 'k6';
+import { check, fail, sleep } from 'k6';
 
 export const BASE_URL = (__ENV.BASE_URL || 'http://127.0.0.1:8880').replace(/\/+$/, '');
 export const WRITE = `${BASE_URL}/api/write/v1/items`;
@@ -14,6 +14,8 @@ export const READ = `${BASE_URL}/api/read/v1/items`;
 const JSON_HEADERS = { 'Content-Type': 'application/json' };
 // Updates of shared items may lose the If-Match race to another VU: 412 is not a failed request.
 const CONFLICT_EXPECTED = http.expectedStatuses(200, 412);
+// A read with a consistency token may meet a lagging replica: its 503 replica-lag asks for a retry.
+const LAG_EXPECTED = http.expectedStatuses(200, 503);
 
 // envNumber('RATE', 50): a scenario knob from -e NAME=value, with its default.
 export function envNumber(name, fallback) {
@@ -106,11 +108,27 @@ export function deleteItem(item) {
   return res;
 }
 
-// getItem(id, consistencyToken): read-your-writes when a token is given.
+// getItem(id, consistencyToken): read-your-writes when a token is given. A replica that has not
+// applied the token in time answers 503 /problems/replica-lag with Retry-After (docs/api.md);
+// like a client keeping the contract, the read is retried once after that wait, and the retry is
+// logged as `RETRY <epoch ms> read 503 /problems/replica-lag get-with-token`.
 export function getItem(id, consistencyToken) {
-  const headers = consistencyToken ? { 'X-Consistency-Token': consistencyToken } : {};
-  const res = http.get(`${READ}/${id}`, { headers, tags: { kind: 'read', op: 'get', name: `${READ}/{id}` } });
-  expect(res, 'read', consistencyToken ? 'get-with-token' : 'get', { 'get: 200': (r) => r.status === 200 });
+  const url = `${READ}/${id}`;
+  const tags = { kind: 'read', op: 'get', name: `${READ}/{id}` };
+  if (!consistencyToken) {
+    const res = http.get(url, { tags });
+    expect(res, 'read', 'get', { 'get: 200': (r) => r.status === 200 });
+    return res;
+  }
+  const params = { headers: { 'X-Consistency-Token': consistencyToken }, tags };
+  let res = http.get(url, { ...params, responseCallback: LAG_EXPECTED });
+  if (res.status === 503 && problemType(res) === '/problems/replica-lag') {
+    console.log(`RETRY ${Date.now()} read 503 ${problemType(res)} get-with-token`);
+    sleep(Number(res.headers['Retry-After']) || 1);
+    res = http.get(url, params);
+  }
+  // Any other answer than 200 in the end is a failed check and a FAIL line.
+  expect(res, 'read', 'get-with-token', { 'get: 200': (r) => r.status === 200 });
   return res;
 }
 

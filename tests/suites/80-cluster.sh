@@ -219,13 +219,14 @@ sleep 1
 # anew, each connection on one of the two at kube-proxy's choice; the suite restarts until all of
 # them are on the replica, then reads one at a time. Here a try succeeded about one time in four
 # (read-api may hold more than one connection), so 40 tries leave about a 1 in 100,000 chance.
+# The pool may open another connection during the reads (when a request finds its connection
+# still being pinged on release), which may land on the primary: then the counters cannot tell,
+# and the suite restarts and reads again, at most 5 times.
 connections() { root_sql "$1" "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE USER = '$2'"; }
 reader_on_replica_only() {
   [ "$(connections mysql-1 catalog_reader)" -gt 0 ] && [ "$(connections mysql-0 catalog_reader)" -eq 0 ]
 }
-restarts=0
-until reader_on_replica_only || [ $restarts -ge 40 ]; do
-  restarts=$((restarts + 1))
+restart_read_api() {
   kubectl -n catalog rollout restart deployment/catalog-read-api > /dev/null
   kubectl -n catalog rollout status deployment/catalog-read-api --timeout=120s > /dev/null
   # The old pod drains, then exits and closes its connections.
@@ -233,12 +234,24 @@ until reader_on_replica_only || [ $restarts -ge 40 ]; do
     [ "$(kubectl -n catalog get pods -o name | grep -c '^pod/catalog-read-api-')" -eq 1 ] && break
     sleep 1
   done
+}
+reads=100 writes=20 restarts=0
+for measurement in 1 2 3 4 5; do
+  until reader_on_replica_only || [ $restarts -ge 40 ]; do
+    restarts=$((restarts + 1))
+    restart_read_api
+  done
+  select0=$(counter mysql-0 Com_select); select1=$(counter mysql-1 Com_select)
+  read_failures=0
+  for _ in $(seq "$reads"); do [ "$(api GET "/api/read/v1/items/$seed")" = 200 ] || read_failures=$((read_failures + 1)); done
+  d_select0=$(( $(counter mysql-0 Com_select) - select0 )); d_select1=$(( $(counter mysql-1 Com_select) - select1 ))
+  reader_on_replica_only && break
+  echo "     measurement $measurement: read-api opened a connection on the primary meanwhile; again"
+  restarts=$((restarts + 1))
+  restart_read_api
 done
-check "read-api's connection is on the replica after $restarts restart(s)" reader_on_replica_only
-select0=$(counter mysql-0 Com_select); select1=$(counter mysql-1 Com_select)
-reads=100 writes=20 read_failures=0 write_failures=0
-for _ in $(seq "$reads"); do [ "$(api GET "/api/read/v1/items/$seed")" = 200 ] || read_failures=$((read_failures + 1)); done
-d_select0=$(( $(counter mysql-0 Com_select) - select0 )); d_select1=$(( $(counter mysql-1 Com_select) - select1 ))
+check "read-api's connections stayed on the replica ($restarts restart(s), $measurement measurement(s))" reader_on_replica_only
+write_failures=0
 insert0=$(counter mysql-0 Com_insert)
 for i in $(seq "$writes"); do
   [ "$(api POST /api/write/v1/items "${json[@]}" \
@@ -415,11 +428,15 @@ ip netns exec catalog-lb-client k6 run --quiet --console-output="$work/hpa.conso
 load_end=$((SECONDS - hpa_start))
 sed -n '/^hpa:/,$p' "$work/k6.log" | sed 's/^/     /'
 k6_requests=$(jq '.metrics.http_reqs.values.count' "$work/hpa-summary.json")
-k6_failed=$(jq '.metrics.http_req_failed.values.passes' "$work/hpa-summary.json")
-echo "     k6 (exit $k6_status; its latency SLOs are not the point here): $k6_requests requests, $k6_failed failed"
-# What failed, when (seconds into the load), and what it answered: "<s> <kind> <status> <type> <op>".
-sed -n 's/.*msg="FAIL \(.*\)"$/\1/p' "$work/hpa.console" |
-  awk -v t0="$(($(date +%s) - load_end))" '{ $1 = int($1 / 1000 - t0) "s"; print "       " $0 }' | head -n 20
+# A request failed when its check did (each logs a FAIL line); a read-your-writes GET that met a
+# lagging replica's 503 replica-lag is retried once after its Retry-After, as the contract asks.
+k6_failed=$(grep -c 'msg="FAIL ' "$work/hpa.console" || true)
+k6_retried=$(grep -c 'msg="RETRY ' "$work/hpa.console" || true)
+echo "     k6 (exit $k6_status; its latency SLOs are not the point here): $k6_requests requests, $k6_failed failed," \
+  "$k6_retried reads retried after 503 replica-lag"
+# What failed or was retried, when (seconds into the load): "<s> <kind> <status> <type> <op>".
+sed -n 's/.*msg="\(FAIL\|RETRY\) \(.*\)"$/\1 \2/p' "$work/hpa.console" |
+  awk -v t0="$(($(date +%s) - load_end))" '{ $2 = int($2 / 1000 - t0) "s"; print "       " $0 }' | head -n 20
 check_eq "no request failed under the load" 0 echo "$k6_failed"
 scaled_in=false
 for _ in $(seq 60); do
