@@ -167,6 +167,8 @@ app_env() {
     "CATALOG__DATABASE__USER=$(cat "$state/secrets/$4/username")" \
     "CATALOG__DATABASE__PASSWORD_FILE=$state/secrets/$4/password" \
     "CATALOG__SHUTDOWN__DRAIN_DELAY_MS=$STACK_DRAIN_DELAY_MS" "CATALOG__SHUTDOWN__GRACE_PERIOD_MS=5000"
+  # The local stack has no token issuer yet: write-api answers anyone, with a warning at start.
+  echo "CATALOG__AUTH__REQUIRED=false"
 }
 
 # start_api NAME API_PORT ADMIN_PORT DB_PORT ACCOUNT [BINARY]: BINARY defaults to NAME.

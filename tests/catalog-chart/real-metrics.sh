@@ -86,7 +86,7 @@ log "mysqld-exporter: $(wc -l < "$out/exporter-metrics.txt") metric names"
 app_env() {
   printf '%s\n' "CATALOG__SERVER__HOST=127.0.0.1" "CATALOG__SERVER__PORT=$1" "CATALOG__SERVER__ADMIN_PORT=$2" \
     "CATALOG__DATABASE__HOST=127.0.0.1" "CATALOG__DATABASE__PORT=$3" "CATALOG__DATABASE__USER=$4" \
-    "CATALOG__DATABASE__PASSWORD_FILE=$5" "CATALOG__SHUTDOWN__DRAIN_DELAY_MS=0"
+    "CATALOG__DATABASE__PASSWORD_FILE=$5" "CATALOG__SHUTDOWN__DRAIN_DELAY_MS=0" "CATALOG__AUTH__REQUIRED=false"
 }
 secret() { echo "$work/secrets/$1/password"; }
 

@@ -11,6 +11,8 @@ pub use test_support::{Cluster, MariaDb};
 use tokio::sync::OnceCell;
 use tokio::task::JoinHandle;
 
+pub mod issuer;
+
 /// One running service.
 pub struct TestApp {
     pub base_url: String,
@@ -47,6 +49,8 @@ pub fn settings(
         ("CATALOG__SERVER__ADMIN_PORT", "0"),
         ("CATALOG__SHUTDOWN__DRAIN_DELAY_MS", "200"),
         ("CATALOG__SHUTDOWN__GRACE_PERIOD_MS", "5000"),
+        // Tests of anything but authentication send no tokens (tests/api/auth.rs turns it on).
+        ("CATALOG__AUTH__REQUIRED", "false"),
         ("CATALOG__DATABASE__HOST", "127.0.0.1"),
         ("CATALOG__DATABASE__USER", user),
         ("CATALOG__DATABASE__PASSWORD", password),
@@ -166,6 +170,15 @@ impl Stack {
     pub async fn start() -> Stack {
         let cluster = SHARED_CLUSTER.get_or_init(start_cluster).await;
         Self::serve(Databases::Shared(cluster), &[], &[]).await
+    }
+
+    /// Both services with `CATALOG__...` overrides on the shared cluster.
+    pub async fn start_with(
+        write_overrides: &[(&str, &str)],
+        read_overrides: &[(&str, &str)],
+    ) -> Stack {
+        let cluster = SHARED_CLUSTER.get_or_init(start_cluster).await;
+        Self::serve(Databases::Shared(cluster), write_overrides, read_overrides).await
     }
 
     /// Both services, with `CATALOG__...` overrides, on a cluster of the test's own: for tests

@@ -110,9 +110,21 @@ impl<Own: OwnCommand> Cli<Own> {
         ExitCode::SUCCESS
     }
 
-    /// `check-config`: loads the settings and says whether they are good.
+    /// `check-config`: loads the settings and says whether they are good, reading the token
+    /// public key file when one is configured.
     pub fn check_config(&self) -> ExitCode {
-        match self.settings() {
+        let settings = self.settings().and_then(|settings| {
+            if !settings.auth.required {
+                return Ok(settings);
+            }
+            crate::auth::Authenticator::from_settings(&settings.auth)
+                .map(|_| settings)
+                .map_err(|error| {
+                    eprintln!("{error}");
+                    ExitCode::from(2)
+                })
+        });
+        match settings {
             Ok(_) => {
                 println!("{}: configuration ok", self.service.name());
                 ExitCode::SUCCESS

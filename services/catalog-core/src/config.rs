@@ -32,6 +32,18 @@ impl Service {
         }
     }
 
+    /// write-api's resource routes require a token by default; read-api's are public.
+    fn requires_auth_by_default(self) -> bool {
+        self == Service::WriteApi
+    }
+
+    fn default_permission(self) -> &'static str {
+        match self {
+            Service::WriteApi => "catalog:write",
+            Service::ReadApi => "",
+        }
+    }
+
     fn default_database_user(self) -> &'static str {
         match self {
             Service::WriteApi => "catalog_writer",
@@ -51,6 +63,8 @@ pub struct Settings {
     pub database: DatabaseSettings,
     #[validate(nested)]
     pub consistency: ConsistencySettings,
+    #[validate(nested)]
+    pub auth: AuthSettings,
     pub log: LogSettings,
 }
 
@@ -191,6 +205,109 @@ pub struct ConsistencySettings {
     pub max_concurrent_waits: usize,
 }
 
+/// Bearer-token authentication of the resource routes (docs/auth.md).
+#[derive(Debug, Clone, Deserialize, Validate)]
+#[serde(deny_unknown_fields)]
+#[validate(schema(function = "auth_is_complete", skip_on_field_errors = true))]
+pub struct AuthSettings {
+    /// Whether the resource routes require a token: write-api true, read-api false by default.
+    pub required: bool,
+    /// The `iss` every token must carry.
+    pub issuer: String,
+    /// A value the token's `aud` must carry.
+    pub audience: String,
+    /// The one signature algorithm accepted, whatever the token's header says.
+    pub algorithm: SignatureAlgorithm,
+    /// Keys from a JWKS document (an OIDC issuer's `jwks_uri`) ...
+    pub jwks_url: Option<String>,
+    /// ... or one PEM public key (a mounted Secret).
+    pub public_key_file: Option<PathBuf>,
+    /// A PEM CA bundle to trust for `jwks_url` beside the built-in roots (a cluster's own CA).
+    pub jwks_ca_file: Option<PathBuf>,
+    #[validate(range(min = 10, max = 86_400, message = "must be between 10 and 86400"))]
+    pub jwks_refresh_secs: u64,
+    /// The shortest time between two fetches a token with an unknown key id may trigger.
+    #[validate(range(max = 3_600, message = "must be at most 3600"))]
+    pub jwks_min_refetch_secs: u64,
+    #[validate(range(min = 100, max = 30_000, message = "must be between 100 and 30000"))]
+    pub jwks_timeout_ms: u64,
+    /// Clock skew tolerated on `exp` and `nbf`.
+    #[validate(range(max = 300, message = "must be at most 300"))]
+    pub leeway_secs: u64,
+    /// The claim that grants access, and the value it must hold (a string, one word of a
+    /// space-separated string, or an element of an array); an empty `permission` grants any
+    /// valid token.
+    #[validate(length(min = 1, max = 64, message = "must be 1 to 64 characters"))]
+    pub permission_claim: String,
+    pub permission: String,
+    /// Requests per second one token subject may make on the protected routes (0: unbounded).
+    #[validate(range(max = 100_000, message = "must be at most 100000"))]
+    pub subject_rate_per_second: u32,
+    #[validate(range(min = 1, max = 100_000, message = "must be between 1 and 100000"))]
+    pub subject_burst: u32,
+}
+
+/// The asymmetric JWS algorithms; HMAC ones are not offered, so a public key can never be used
+/// as a shared secret.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+pub enum SignatureAlgorithm {
+    RS256,
+    RS384,
+    RS512,
+    PS256,
+    PS384,
+    PS512,
+    ES256,
+    ES384,
+    EdDSA,
+}
+
+impl AuthSettings {
+    /// `jwks_url`, unless unset or empty (a chart renders unset values as "").
+    pub fn jwks_url(&self) -> Option<&str> {
+        self.jwks_url.as_deref().filter(|url| !url.is_empty())
+    }
+
+    pub fn public_key_file(&self) -> Option<&Path> {
+        self.public_key_file
+            .as_deref()
+            .filter(|path| !path.as_os_str().is_empty())
+    }
+
+    pub fn jwks_ca_file(&self) -> Option<&Path> {
+        self.jwks_ca_file
+            .as_deref()
+            .filter(|path| !path.as_os_str().is_empty())
+    }
+}
+
+fn auth_is_complete(auth: &AuthSettings) -> Result<(), ValidationError> {
+    let problem = |message: &str| {
+        let mut error = ValidationError::new("auth");
+        error.message = Some(format!("auth: {message}").into());
+        Err(error)
+    };
+    if !auth.required {
+        return Ok(());
+    }
+    if auth.issuer.is_empty() || auth.audience.is_empty() {
+        return problem(
+            "auth.issuer and auth.audience are required while auth.required is true \
+             (auth.required=false turns authentication off)",
+        );
+    }
+    match (auth.jwks_url(), auth.public_key_file()) {
+        (Some(_), Some(_)) => problem("set auth.jwks_url or auth.public_key_file, not both"),
+        (None, None) => {
+            problem("auth.jwks_url or auth.public_key_file is required while auth.required is true")
+        }
+        (Some(url), None) if !(url.starts_with("https://") || url.starts_with("http://")) => {
+            problem("auth.jwks_url must be an http(s) URL")
+        }
+        _ => Ok(()),
+    }
+}
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LogSettings {
@@ -228,7 +345,7 @@ impl fmt::Debug for Secret {
 pub struct ConfigError(String);
 
 impl ConfigError {
-    fn new(message: impl Into<String>) -> Self {
+    pub(crate) fn new(message: impl Into<String>) -> Self {
         ConfigError(message.into())
     }
 }
@@ -306,6 +423,18 @@ fn defaults(
         .set_default("database.idle_timeout_secs", 60)?
         .set_default("consistency.wait_timeout_ms", 1_000)?
         .set_default("consistency.max_concurrent_waits", 2)?
+        .set_default("auth.required", service.requires_auth_by_default())?
+        .set_default("auth.issuer", "")?
+        .set_default("auth.audience", "")?
+        .set_default("auth.algorithm", "ES256")?
+        .set_default("auth.jwks_refresh_secs", 300)?
+        .set_default("auth.jwks_min_refetch_secs", 10)?
+        .set_default("auth.jwks_timeout_ms", 2_000)?
+        .set_default("auth.leeway_secs", 30)?
+        .set_default("auth.permission_claim", "scope")?
+        .set_default("auth.permission", service.default_permission())?
+        .set_default("auth.subject_rate_per_second", 0)?
+        .set_default("auth.subject_burst", 20)?
         .set_default("log.level", "info")?
         .set_default("log.format", "json")
 }
@@ -347,9 +476,11 @@ fn flatten_validation_errors(prefix: &str, errors: &ValidationErrors, out: &mut 
 mod tests {
     use super::*;
 
+    /// `pairs` as an environment, with write-api's authentication off unless `pairs` set it:
+    /// these tests are about other keys (auth_* tests below are about it).
     fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-        pairs
-            .iter()
+        std::iter::once(("CATALOG__AUTH__REQUIRED", "false"))
+            .chain(pairs.iter().copied())
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect()
     }
@@ -453,7 +584,7 @@ mod tests {
 
     #[test]
     fn missing_password_is_an_error() {
-        let error = Settings::load_from(Service::WriteApi, None, Vec::new())
+        let error = Settings::load_from(Service::WriteApi, None, env(&[]))
             .unwrap_err()
             .to_string();
         assert!(error.contains("database.password_file"), "{error}");
@@ -468,5 +599,68 @@ mod tests {
         )
         .unwrap();
         assert!(!format!("{settings:?}").contains("hunter2"));
+    }
+
+    #[test]
+    fn write_api_requires_tokens_unless_told_not_to() {
+        let load = |pairs: &[(&str, &str)]| {
+            let vars = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string()));
+            let password = [("CATALOG__DATABASE__PASSWORD".to_owned(), "pw".to_owned())];
+            Settings::load_from(Service::WriteApi, None, vars.chain(password))
+        };
+        let error = load(&[]).unwrap_err().to_string();
+        assert!(
+            error.contains("auth.issuer and auth.audience are required"),
+            "{error}"
+        );
+        let issuer = [
+            ("CATALOG__AUTH__ISSUER", "https://issuer.test"),
+            ("CATALOG__AUTH__AUDIENCE", "catalog"),
+        ];
+        let error = load(&issuer).unwrap_err().to_string();
+        assert!(
+            error.contains("auth.jwks_url or auth.public_key_file is required"),
+            "{error}"
+        );
+        let both = [
+            issuer[0],
+            issuer[1],
+            ("CATALOG__AUTH__JWKS_URL", "https://issuer.test/jwks"),
+            ("CATALOG__AUTH__PUBLIC_KEY_FILE", "/keys/public.pem"),
+        ];
+        assert!(load(&both).unwrap_err().to_string().contains("not both"));
+        let not_http = [
+            issuer[0],
+            issuer[1],
+            ("CATALOG__AUTH__JWKS_URL", "file:///jwks"),
+        ];
+        assert!(
+            load(&not_http)
+                .unwrap_err()
+                .to_string()
+                .contains("http(s) URL")
+        );
+        let hmac = [("CATALOG__AUTH__ALGORITHM", "HS256")];
+        assert!(load(&hmac).unwrap_err().to_string().contains("HS256"));
+        let jwks = [
+            issuer[0],
+            issuer[1],
+            ("CATALOG__AUTH__JWKS_URL", "https://issuer.test/jwks"),
+        ];
+        let settings = load(&jwks).unwrap();
+        assert!(settings.auth.required);
+        assert_eq!(settings.auth.permission, "catalog:write");
+        assert!(
+            !load(&[("CATALOG__AUTH__REQUIRED", "false")])
+                .unwrap()
+                .auth
+                .required
+        );
+        let read = Settings::load_from(
+            Service::ReadApi,
+            None,
+            env(&[("CATALOG__DATABASE__PASSWORD", "pw")]),
+        );
+        assert_eq!(read.unwrap().auth.permission, "");
     }
 }

@@ -51,6 +51,11 @@ pub enum ApiError {
     NotFound(String),
     #[error("method not allowed")]
     MethodNotAllowed,
+    /// No usable bearer token; the body never says what was wrong with it (that is logged).
+    #[error("a valid bearer token is required")]
+    Unauthorized { token_given: bool },
+    #[error("the token does not grant this operation")]
+    Forbidden,
     #[error("{0}")]
     Conflict(String),
     #[error("{0}")]
@@ -76,6 +81,8 @@ pub enum ApiError {
     /// pool timed out below its size, i.e. could not open connections.)
     #[error("every database connection is busy; retry shortly")]
     Overloaded,
+    #[error("too many requests for this token's subject; retry in {retry_after_secs} s")]
+    TooManyRequests { retry_after_secs: u64 },
     #[error("{0}")]
     Unavailable(String),
     #[error("internal error")]
@@ -88,6 +95,9 @@ impl ApiError {
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            ApiError::Unauthorized { .. } => StatusCode::UNAUTHORIZED,
+            ApiError::Forbidden => StatusCode::FORBIDDEN,
+            ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::PreconditionFailed(_) => StatusCode::PRECONDITION_FAILED,
             ApiError::RequestTimeout { .. } => StatusCode::REQUEST_TIMEOUT,
@@ -107,6 +117,9 @@ impl ApiError {
             ApiError::BadRequest(_) => "bad-request",
             ApiError::NotFound(_) => "not-found",
             ApiError::MethodNotAllowed => "method-not-allowed",
+            ApiError::Unauthorized { .. } => "unauthorized",
+            ApiError::Forbidden => "forbidden",
+            ApiError::TooManyRequests { .. } => "too-many-requests",
             ApiError::Conflict(_) => "conflict",
             ApiError::PreconditionFailed(_) => "precondition-failed",
             ApiError::RequestTimeout { .. } => "request-timeout",
@@ -156,8 +169,34 @@ impl IntoResponse for ApiError {
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/problem+json"),
         );
-        if self.status() == StatusCode::SERVICE_UNAVAILABLE {
-            headers.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        match &self {
+            _ if status == StatusCode::SERVICE_UNAVAILABLE => {
+                headers.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+            }
+            // RFC 6750 section 3: the scheme, and why a presented token failed.
+            ApiError::Unauthorized { token_given } => {
+                let challenge = if *token_given {
+                    r#"Bearer realm="catalog", error="invalid_token""#
+                } else {
+                    r#"Bearer realm="catalog""#
+                };
+                headers.insert(
+                    header::WWW_AUTHENTICATE,
+                    HeaderValue::from_static(challenge),
+                );
+            }
+            ApiError::Forbidden => {
+                headers.insert(
+                    header::WWW_AUTHENTICATE,
+                    HeaderValue::from_static(
+                        r#"Bearer realm="catalog", error="insufficient_scope""#,
+                    ),
+                );
+            }
+            ApiError::TooManyRequests { retry_after_secs } => {
+                headers.insert(header::RETRY_AFTER, HeaderValue::from(*retry_after_secs));
+            }
+            _ => {}
         }
         response
     }

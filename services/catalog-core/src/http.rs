@@ -35,6 +35,7 @@ pub async fn request_context(request: Request, next: Next) -> Response {
         "request",
         request_id = %request_id,
         trace_id = tracing::field::Empty,
+        subject = tracing::field::Empty,
         method = %request.method(),
         path = %request.uri().path(),
     );

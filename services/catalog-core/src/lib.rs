@@ -1,6 +1,7 @@
 //! What write-api and read-api share: configuration, telemetry, problem+json errors, the item
 //! domain, database access, health and the HTTP server with its graceful shutdown.
 
+pub mod auth;
 pub mod cli;
 pub mod config;
 pub mod connections;

@@ -16,6 +16,7 @@ use tokio::net::TcpListener;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use utoipa::openapi::OpenApi;
 
+use crate::auth::{self, Authenticator};
 use crate::config::{Service, Settings};
 use crate::connections::{self, ConnectionLimits};
 use crate::health::{self, Readiness, Shutdown};
@@ -89,12 +90,29 @@ impl Application {
             db: db.clone(),
             metrics: metrics.clone(),
         };
+        let authenticator = if settings.auth.required {
+            let authenticator = Arc::new(Authenticator::from_settings(&settings.auth)?);
+            tokio::spawn(
+                authenticator
+                    .clone()
+                    .keep_keys_fresh(Duration::from_secs(settings.auth.jwks_refresh_secs)),
+            );
+            Some(authenticator)
+        } else {
+            if service == Service::WriteApi {
+                tracing::warn!(
+                    "auth.required is false: anyone who reaches write-api can change the catalog"
+                );
+            }
+            None
+        };
         let api = api();
         let api_router = api_router(
             service,
             &settings,
             context,
             api,
+            authenticator,
             readiness.clone(),
             metrics.clone(),
         );
@@ -203,11 +221,20 @@ fn api_router(
     settings: &Settings,
     context: AppContext,
     api: Api,
+    authenticator: Option<Arc<Authenticator>>,
     readiness: Arc<Readiness>,
     metrics: Arc<Metrics>,
 ) -> Router {
     let db = context.db.clone();
-    let openapi = Arc::new(api.openapi);
+    let mut openapi = api.openapi;
+    auth::document(&mut openapi, authenticator.is_some());
+    let openapi = Arc::new(openapi);
+    let routes = match authenticator {
+        Some(authenticator) => api
+            .routes
+            .route_layer(from_fn_with_state(authenticator, auth::require_token)),
+        None => api.routes,
+    };
     let base = service.base_path();
     let health = Router::new()
         .route("/healthz", get(health::liveness))
@@ -217,7 +244,7 @@ fn api_router(
     Router::new()
         .nest(
             base,
-            api.routes.route(
+            routes.route(
                 "/openapi.json",
                 get(move || async move { axum::Json(openapi.clone()) }),
             ),

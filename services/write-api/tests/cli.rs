@@ -5,10 +5,13 @@ use std::process::{Command, Output};
 
 use test_support::Cluster;
 
+/// Runs the binary with `env` only, authentication off unless `env` sets it (the `auth` cases
+/// below do).
 fn write_api(env: &[(&str, &str)], args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_write-api"))
         .args(args)
         .env_clear()
+        .env("CATALOG__AUTH__REQUIRED", "false")
         .envs(env.iter().copied())
         .output()
         .expect("write-api runs")
@@ -57,6 +60,14 @@ fn bad_configuration_exits_2_naming_the_key() {
             "/nonexistent/config.yaml",
         ),
         (&[], &["--frobnicate"], "unexpected argument `--frobnicate`"),
+        (
+            &[
+                ("CATALOG__DATABASE__PASSWORD", "x"),
+                ("CATALOG__AUTH__REQUIRED", "true"),
+            ],
+            &[],
+            "auth.issuer and auth.audience are required",
+        ),
     ];
     for (env, args, key) in cases {
         let output = write_api(env, args);
@@ -200,5 +211,66 @@ fn check_config_validates_without_serving() {
     assert!(
         String::from_utf8_lossy(&output.stderr).contains("hots"),
         "{output:?}"
+    );
+}
+
+/// With authentication on, check-config reads the public key file: a PEM key passes, anything
+/// else is named.
+#[test]
+fn check_config_reads_the_token_public_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let private = dir.path().join("private.pem");
+    let public = dir.path().join("public.pem");
+    for args in [
+        vec![
+            "genpkey",
+            "-algorithm",
+            "EC",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+        ],
+        vec!["pkey", "-in", private.to_str().unwrap(), "-pubout"],
+    ] {
+        let out = if args[0] == "genpkey" {
+            &private
+        } else {
+            &public
+        };
+        let status = Command::new("openssl")
+            .args(&args)
+            .args(["-out", out.to_str().unwrap()])
+            .status()
+            .expect("openssl runs");
+        assert!(status.success());
+    }
+    let not_a_key = dir.path().join("not-a-key.pem");
+    std::fs::write(&not_a_key, "hello\n").unwrap();
+    let config = |key: &std::path::Path| {
+        let file = dir.path().join("auth.yaml");
+        std::fs::write(
+            &file,
+            format!(
+                "auth:\n  required: true\n  issuer: https://issuer.test\n  audience: catalog\n  \
+                 algorithm: ES256\n  public_key_file: {}\n",
+                key.display()
+            ),
+        )
+        .unwrap();
+        // The environment beats the file: the helper's auth.required=false is put back.
+        let env = [
+            ("CATALOG__DATABASE__PASSWORD", "x"),
+            ("CATALOG__AUTH__REQUIRED", "true"),
+        ];
+        write_api(&env, &["check-config", "--config", file.to_str().unwrap()])
+    };
+    let good = config(&public);
+    assert!(good.status.success(), "{good:?}");
+    let bad = config(&not_a_key);
+    let stderr = String::from_utf8_lossy(&bad.stderr);
+    println!("check-config with a file that is no key: {stderr}");
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(
+        stderr.contains("auth.public_key_file") && stderr.contains("is not a PEM public key"),
+        "{stderr}"
     );
 }

@@ -4,6 +4,7 @@
 use std::path::PathBuf;
 use std::process::Command;
 
+use api_tests::issuer::{self, SigningKey};
 use api_tests::{Stack, TestApp};
 
 /// The project's pinned schemathesis (scripts/install-tools.sh puts it in .venv).
@@ -111,4 +112,19 @@ async fn schemathesis_finds_nothing_wrong_with_read_api() {
     // the contract (tested in consistency.rs) but not what this run looks for.
     let token = ["-H", "X-Consistency-Token: 0-1-1"];
     assert_schemathesis_passes(&stack, &stack.read, "read", &token).await;
+}
+
+/// With tokens required: a run with a valid token (everything as above) and one without (every
+/// answer a documented 401, none a 5xx).
+#[tokio::test(flavor = "multi_thread")]
+async fn schemathesis_finds_nothing_wrong_with_write_api_requiring_tokens() {
+    let key = SigningKey::generate("fuzz");
+    let settings = issuer::pem_settings(&key.public_pem);
+    let settings: Vec<(&str, &str)> = settings.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let stack = Stack::start_with(&settings, &[]).await;
+    let mut claims = issuer::claims("schemathesis");
+    claims["exp"] = (issuer::now() + 3600).into();
+    let authorization = format!("Authorization: Bearer {}", key.sign(&claims));
+    assert_schemathesis_passes(&stack, &stack.write, "write", &["-H", &authorization]).await;
+    assert_schemathesis_passes(&stack, &stack.write, "write", &[]).await;
 }

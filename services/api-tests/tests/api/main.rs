@@ -5,6 +5,7 @@
 
 mod abuse;
 mod accounts;
+mod auth;
 mod consistency;
 mod faults;
 mod fuzz;
