@@ -35,14 +35,15 @@ PROMETHEUS_COMMUNITY = "https://prometheus-community.github.io/helm-charts"
 # moving a pin, after looking at the repository again):
 # - csi-driver-nfs: charts/index.yaml of kubernetes-csi/csi-driver-nfs (generated 2026-07-02); the
 #   4.x entries, newest first. From 4.11.0 on the index spells versions without a "v".
-# - kube-prometheus-stack: the release tag kube-prometheus-stack-82.15.1 of
-#   prometheus-community/helm-charts (chart-releaser publishes each tag into the index).
+# - kube-prometheus-stack: the release tag kube-prometheus-stack-88.5.3 of
+#   prometheus-community/helm-charts, the newest 88.x tag of its snapshot of 2026-08-22
+#   (chart-releaser publishes each tag into the index).
 PUBLISHED = {
     (CSI_NFS, "csi-driver-nfs"): {
         "4.13.4", "4.13.3", "4.13.2", "4.13.1", "4.13.0", "4.12.1", "4.12.0", "4.11.0",
         "v4.10.0", "v4.9.0", "v4.8.0", "v4.7.0",
     },
-    (PROMETHEUS_COMMUNITY, "kube-prometheus-stack"): {"82.15.1"},
+    (PROMETHEUS_COMMUNITY, "kube-prometheus-stack"): {"88.5.3"},
 }
 
 

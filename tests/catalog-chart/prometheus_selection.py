@@ -6,8 +6,8 @@
 <rendered.yaml> is our chart rendered with the same values (its ServiceMonitors, PodMonitors,
 Probes and PrometheusRules, labels included, the mysql subchart's too); the values files are the
 umbrella chart's, applied in order over its values.yaml, as `helm template -f` does. The remote
-subchart cannot be downloaded here, so this models it, for kube-prometheus-stack 82.15.1
-(https://github.com/prometheus-community/helm-charts/tree/kube-prometheus-stack-82.15.1/charts/kube-prometheus-stack):
+subchart cannot be downloaded here, so this models it, for kube-prometheus-stack 88.5.3
+(https://github.com/prometheus-community/helm-charts/tree/kube-prometheus-stack-88.5.3/charts/kube-prometheus-stack):
 
 - templates/prometheus/prometheus.yaml renders each of serviceMonitorSelector, podMonitorSelector
   and probeSelector as: the value when it is non-empty; else `matchLabels: {release: <release>}`
@@ -36,7 +36,7 @@ import sys
 
 import yaml
 
-STACK_VERSION = "82.15.1"
+STACK_VERSION = "88.5.3"
 KINDS = {"ServiceMonitor": "serviceMonitor", "PodMonitor": "podMonitor", "Probe": "probe", "PrometheusRule": "rule"}
 STACK_DEFAULTS = {"prometheus": {"prometheusSpec": {
     key: value for prefix in [*KINDS.values(), "scrapeConfig"] for key, value in (
