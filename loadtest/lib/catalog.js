@@ -6,6 +6,7 @@
 //   SUMMARY_DIR  where handleSummary writes <scenario>-summary.json (default: loadtest/results)
 import http from 'k6/http';
 import { check, fail, sleep } from 'k6';
+import { authHeaders } from './auth.js';
 
 export const BASE_URL = (__ENV.BASE_URL || 'http://127.0.0.1:8880').replace(/\/+$/, '');
 export const WRITE = `${BASE_URL}/api/write/v1/items`;
@@ -82,7 +83,7 @@ function token(res) {
 
 // createItem(): {item, token} of a new item, or null when the request failed its checks.
 export function createItem(fields = newItem()) {
-  const res = http.post(WRITE, JSON.stringify(fields), { headers: JSON_HEADERS, tags: { kind: 'write', op: 'create' } });
+  const res = http.post(WRITE, JSON.stringify(fields), { headers: { ...JSON_HEADERS, ...authHeaders() }, tags: { kind: 'write', op: 'create' } });
   const ok = expect(res, 'write', 'create', {
     'create: 201': (r) => r.status === 201,
     'create: consistency token': (r) => token(r) !== '',
@@ -93,7 +94,7 @@ export function createItem(fields = newItem()) {
 // updateItem(item, changes): JSON merge patch with If-Match on the item's version.
 export function updateItem(item, changes = { stock: Math.floor(Math.random() * 1000) }) {
   const res = http.patch(`${WRITE}/${item.id}`, JSON.stringify(changes), {
-    headers: { 'Content-Type': 'application/merge-patch+json', 'If-Match': `"${item.version}"` },
+    headers: { 'Content-Type': 'application/merge-patch+json', 'If-Match': `"${item.version}"`, ...authHeaders() },
     tags: { kind: 'write', op: 'update' },
     responseCallback: CONFLICT_EXPECTED,
   });
@@ -103,7 +104,7 @@ export function updateItem(item, changes = { stock: Math.floor(Math.random() * 1
 }
 
 export function deleteItem(item) {
-  const res = http.del(`${WRITE}/${item.id}`, null, { tags: { kind: 'write', op: 'delete' } });
+  const res = http.del(`${WRITE}/${item.id}`, null, { headers: authHeaders(), tags: { kind: 'write', op: 'delete' } });
   expect(res, 'write', 'delete', { 'delete: 204': (r) => r.status === 204 });
   return res;
 }

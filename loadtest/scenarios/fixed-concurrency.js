@@ -5,6 +5,7 @@ import { check } from 'k6';
 import {
   SUMMARY_TREND_STATS, createItem, envNumber, envString, getItem, listItems, pick, seed, summary, updateItem,
 } from '../lib/catalog.js';
+import { refreshToken } from '../lib/auth.js';
 
 const op = envString('OP', 'get');
 
@@ -18,7 +19,8 @@ export const options = {
   summaryTrendStats: SUMMARY_TREND_STATS,
 };
 
-export function setup() {
+export async function setup() {
+  await refreshToken();
   return { items: op === 'static' ? [] : seed(envNumber('SEED_ITEMS', 100)) };
 }
 
@@ -37,7 +39,8 @@ const operations = {
   static: () => check(http.get(envString('TARGET_URL', 'http://127.0.0.1:8889/')), { 'static: 200': (r) => r.status === 200 }),
 };
 
-export default function (data) {
+export default async function (data) {
+  await refreshToken();
   operations[op](data.items);
 }
 

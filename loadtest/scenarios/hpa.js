@@ -5,6 +5,7 @@
 import {
   SUMMARY_TREND_STATS, envNumber, envString, mixedIteration, seed, sloThresholds, summary,
 } from '../lib/catalog.js';
+import { refreshToken } from '../lib/auth.js';
 
 const peak = envNumber('PEAK_RATE', 200);
 
@@ -25,11 +26,13 @@ export const options = {
   summaryTrendStats: SUMMARY_TREND_STATS,
 };
 
-export function setup() {
+export async function setup() {
+  await refreshToken();
   return { items: seed(envNumber('SEED_ITEMS', 50)) };
 }
 
-export default function (data) {
+export default async function (data) {
+  await refreshToken();
   mixedIteration(data.items, envNumber('WRITE_SHARE', 0.2));
 }
 

@@ -5,6 +5,7 @@ import http from 'k6/http';
 import {
   READ, SUMMARY_TREND_STATS, createItem, deleteItem, envNumber, getItem, listItems, sloThresholds, summary, updateItem,
 } from '../lib/catalog.js';
+import { refreshToken } from '../lib/auth.js';
 
 export const options = {
   scenarios: { smoke: { executor: 'per-vu-iterations', vus: 1, iterations: envNumber('ITERATIONS', 20), maxDuration: '2m' } },
@@ -12,7 +13,8 @@ export const options = {
   summaryTrendStats: SUMMARY_TREND_STATS,
 };
 
-export default function () {
+export default async function () {
+  await refreshToken();
   const created = createItem();
   if (!created) return;
   const read = getItem(created.item.id, created.token);

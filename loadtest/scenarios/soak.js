@@ -3,6 +3,7 @@
 import {
   SUMMARY_TREND_STATS, envNumber, envString, mixedIteration, seed, sloThresholds, summary,
 } from '../lib/catalog.js';
+import { refreshToken } from '../lib/auth.js';
 
 const rate = envNumber('RATE', 30);
 
@@ -17,11 +18,13 @@ export const options = {
   summaryTrendStats: SUMMARY_TREND_STATS,
 };
 
-export function setup() {
+export async function setup() {
+  await refreshToken();
   return { items: seed(envNumber('SEED_ITEMS', 100)) };
 }
 
-export default function (data) {
+export default async function (data) {
+  await refreshToken();
   mixedIteration(data.items, 0.1);
 }
 

@@ -3,6 +3,7 @@
 import {
   SUMMARY_TREND_STATS, envNumber, envString, mixedIteration, seed, sloThresholds, summary,
 } from '../lib/catalog.js';
+import { refreshToken } from '../lib/auth.js';
 
 const base = envNumber('BASE_RATE', 10);
 const spike = envNumber('SPIKE_RATE', 300);
@@ -25,11 +26,13 @@ export const options = {
   summaryTrendStats: SUMMARY_TREND_STATS,
 };
 
-export function setup() {
+export async function setup() {
+  await refreshToken();
   return { items: seed(envNumber('SEED_ITEMS', 50)) };
 }
 
-export default function (data) {
+export default async function (data) {
+  await refreshToken();
   mixedIteration(data.items, 0.1);
 }
 

@@ -11,6 +11,7 @@ import http from 'k6/http';
 import {
   READ, SUMMARY_TREND_STATS, WRITE, envNumber, envString, expect, pick, seed, summary,
 } from '../lib/catalog.js';
+import { authHeaders, refreshToken } from '../lib/auth.js';
 
 const duration = envString('DURATION', '1m');
 const skuPrefix = envString('SKU_PREFIX', `steady-${Date.now().toString(36)}`);
@@ -35,7 +36,8 @@ function record(res, kind, expected) {
   return expect(res, kind, kind === 'read' ? 'get' : 'create', { [`${kind}: ${expected}`]: (r) => r.status === expected });
 }
 
-export function setup() {
+export async function setup() {
+  await refreshToken();
   return { items: seed(envNumber('SEED_ITEMS', 10)) };
 }
 
@@ -46,11 +48,12 @@ export function read(data) {
   record(res, 'read', 200);
 }
 
-export function write() {
+export async function write() {
+  await refreshToken();
   const sku = `${skuPrefix}-${__VU}-${__ITER}`;
   const res = http.post(WRITE, JSON.stringify({
     sku, name: 'Steady load', price_cents: 100, currency: 'EUR', stock: 1,
-  }), { headers: { 'Content-Type': 'application/json' }, tags: { kind: 'write', op: 'create' } });
+  }), { headers: { 'Content-Type': 'application/json', ...authHeaders() }, tags: { kind: 'write', op: 'create' } });
   if (record(res, 'write', 201)) console.log(`ACK ${sku} ${res.json('id')}`);
 }
 

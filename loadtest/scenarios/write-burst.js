@@ -5,6 +5,7 @@ import { sleep } from 'k6';
 import {
   SUMMARY_TREND_STATS, createItem, envNumber, envString, getItem, pick, seed, sloThresholds, summary, updateItem,
 } from '../lib/catalog.js';
+import { refreshToken } from '../lib/auth.js';
 
 const peak = envNumber('PEAK_RATE', 100);
 
@@ -24,11 +25,13 @@ export const options = {
   summaryTrendStats: SUMMARY_TREND_STATS,
 };
 
-export function setup() {
+export async function setup() {
+  await refreshToken();
   return { items: seed(envNumber('SEED_ITEMS', 20)) };
 }
 
-export default function (data) {
+export default async function (data) {
+  await refreshToken();
   if (Math.random() < 0.7) {
     const created = createItem();
     if (created) getItem(created.item.id, created.token);

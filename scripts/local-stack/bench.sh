@@ -50,7 +50,7 @@ status_kb() { awk -v f="$2:" '$1 == f { print $2 }' "/proc/$(pid_of "$1")/status
 
 k6_run() { # k6_run SCENARIO [-e NAME=value...]
   local scenario=$1; shift
-  k6 run --quiet -e "BASE_URL=$BASE_URL" -e "SUMMARY_DIR=$results" "$@" "$root/loadtest/scenarios/$scenario.js"
+  k6 run --quiet -e "BASE_URL=$BASE_URL" -e "SUMMARY_DIR=$results" -e "AUTH_KEY_FILE=$AUTH_KEY_FILE" -e "AUTH_ISSUER=$AUTH_ISSUER" -e "AUTH_AUDIENCE=$AUTH_AUDIENCE" "$@" "$root/loadtest/scenarios/$scenario.js"
 }
 
 # Warm-up: pools filled, pages cached, a few hundred items to list.

@@ -34,6 +34,7 @@ for knob in PEAK_RATE RAMP HOLD RAMP_DOWN SEED_ITEMS WRITE_SHARE; do
 done
 
 k6 run --quiet -e "BASE_URL=$BASE_URL" -e "SUMMARY_DIR=$results" "${k6_args[@]}" \
+  -e "AUTH_KEY_FILE=$AUTH_KEY_FILE" -e "AUTH_ISSUER=$AUTH_ISSUER" -e "AUTH_AUDIENCE=$AUTH_AUDIENCE" \
   "$root/loadtest/scenarios/hpa.js" > "$results/k6.log" 2>&1 &
 k6_pid=$!
 trap 'kill "$k6_pid" 2>/dev/null || true' EXIT

@@ -5,6 +5,7 @@
 #   scripts/local-stack/stack.sh down     stop every process the stack started (data is kept)
 #   scripts/local-stack/stack.sh status   which processes run
 #   scripts/local-stack/stack.sh restart write-api|read-api   rolling restart, no request lost
+#   scripts/local-stack/stack.sh token [SUBJECT]   a bearer token for write-api (10 minutes)
 #   scripts/local-stack/stack.sh clean    down, then delete the state directory (data, logs)
 #
 # Everything comes from the charts, rendered with the `local` environment values:
@@ -79,6 +80,10 @@ write_stack_env() {
     echo "STACK_BIN_DIR=$bins"
     echo "BASE_URL=http://127.0.0.1:$STACK_PROXY_PORT"
     echo "PROMETHEUS_URL=http://127.0.0.1:$STACK_PROMETHEUS_PORT"
+    # What the k6 scenarios sign their tokens with (loadtest/lib/auth.js).
+    echo "AUTH_KEY_FILE=$(auth_dir)/private.pem"
+    echo "AUTH_ISSUER=$auth_issuer"
+    echo "AUTH_AUDIENCE=$auth_audience"
   } > "$state/stack.env"
 }
 
@@ -167,8 +172,21 @@ app_env() {
     "CATALOG__DATABASE__USER=$(cat "$state/secrets/$4/username")" \
     "CATALOG__DATABASE__PASSWORD_FILE=$state/secrets/$4/password" \
     "CATALOG__SHUTDOWN__DRAIN_DELAY_MS=$STACK_DRAIN_DELAY_MS" "CATALOG__SHUTDOWN__GRACE_PERIOD_MS=5000"
-  # The local stack has no token issuer yet: write-api answers anyone, with a warning at start.
-  echo "CATALOG__AUTH__REQUIRED=false"
+}
+
+# The stack's token issuer (docs/auth.md): a key pair made once per state directory; write-api
+# checks tokens against its public half, `stack.sh token` and the k6 scenarios sign with the other.
+auth_dir() { echo "$state/secrets/auth"; }
+auth_issuer=catalog-local
+auth_audience=catalog
+make_auth_keys() {
+  [ -s "$(auth_dir)/public.pem" ] && return 0
+  log "token issuer: a new key pair in $(auth_dir)"
+  python3 "$root/scripts/catalog-token.py" keys "$(auth_dir)" > /dev/null
+}
+auth_env() {
+  printf '%s\n' "CATALOG__AUTH__ISSUER=$auth_issuer" "CATALOG__AUTH__AUDIENCE=$auth_audience" \
+    "CATALOG__AUTH__ALGORITHM=ES256" "CATALOG__AUTH__PUBLIC_KEY_FILE=$(auth_dir)/public.pem"
 }
 
 # start_api NAME API_PORT ADMIN_PORT DB_PORT ACCOUNT [BINARY]: BINARY defaults to NAME.
@@ -176,6 +194,8 @@ start_api() {
   local name=$1 api_port=$2 admin_port=$3 db_port=$4 account=$5 binary=${6:-$1}
   local -a envs
   mapfile -t envs < <(app_env "$api_port" "$admin_port" "$db_port" "$account")
+  # write-api requires tokens (its default); read-api stays public.
+  [ "$binary" = write-api ] && mapfile -t -O "${#envs[@]}" envs < <(auth_env)
   running "$name" && return 0
   local started=${EPOCHREALTIME//[.,]/} deadline=$((SECONDS + 60))
   start "$name" env "${envs[@]}" "$bins/$binary"
@@ -331,7 +351,7 @@ TXT
 
 curl_line() {
   local base="http://127.0.0.1:$STACK_PROXY_PORT"
-  printf '%s' "curl -sS -D /tmp/created.h -o /tmp/created.json -H 'Content-Type: application/json' -d '{\"sku\":\"demo-'\$RANDOM'\",\"name\":\"Demo\",\"price_cents\":1999,\"currency\":\"EUR\",\"stock\":3}' $base/api/write/v1/items && curl -sS -H \"X-Consistency-Token: \$(sed -n 's/^x-consistency-token: *//Ip' /tmp/created.h | tr -d '\\r')\" $base/api/read/v1/items/\$(jq -r .id /tmp/created.json)"
+  printf '%s' "curl -sS -D /tmp/created.h -o /tmp/created.json -H \"Authorization: Bearer \$(scripts/local-stack/stack.sh token)\" -H 'Content-Type: application/json' -d '{\"sku\":\"demo-'\$RANDOM'\",\"name\":\"Demo\",\"price_cents\":1999,\"currency\":\"EUR\",\"stock\":3}' $base/api/write/v1/items && curl -sS -H \"X-Consistency-Token: \$(sed -n 's/^x-consistency-token: *//Ip' /tmp/created.h | tr -d '\\r')\" $base/api/read/v1/items/\$(jq -r .id /tmp/created.json)"
 }
 
 up() {
@@ -351,6 +371,7 @@ up() {
   log "rendering the charts (environment local)"
   render
   mysql_make_secrets
+  make_auth_keys
   start_mysql 0
   start_mysql 1
   start_exporter 0
@@ -390,6 +411,13 @@ restart() {
   log "$name restarted"
 }
 
+# token [SUBJECT]: a bearer token for write-api, valid for 10 minutes.
+token() {
+  [ -s "$(auth_dir)/private.pem" ] || die "no token issuer yet: $0 up"
+  python3 "$root/scripts/catalog-token.py" mint --key "$(auth_dir)/private.pem" \
+    --issuer "$auth_issuer" --audience "$auth_audience" --subject "$1" --ttl 600
+}
+
 down() {
   [ -d "$run" ] || { log "nothing runs"; return; }
   local p
@@ -413,6 +441,7 @@ case ${1:-} in
   down) down ;;
   status) status ;;
   restart) restart "${2:-}" ;;
+  token) token "${2:-you}" ;;
   clean) down; rm -rf "$state"; log "deleted $state" ;;
-  *) echo "usage: $0 up|down|status|restart API|clean" >&2; exit 2 ;;
+  *) echo "usage: $0 up|down|status|restart API|token [SUBJECT]|clean" >&2; exit 2 ;;
 esac

@@ -46,17 +46,20 @@ ok "stack up"
 # shellcheck source=/dev/null
 . "$STACK_DIR/stack.env"
 check "up again is a no-op while everything runs" grep -q "already up" <("$stack" up)
+# write-api requires a bearer token (docs/auth.md): the stack's issuer signs one for this suite.
+authorization="Authorization: Bearer $("$stack" token e2e)"
 
 step "the printed curl line creates an item and reads it back through the read path"
 curl_line=$(grep -E '^  curl ' "$work/up.log" | sed 's/^  //')
 check "curl line: create, then read with the consistency token" \
-  bash -c "cd '$work' && ${curl_line//\/tmp\//$work/} | jq -e '.version == 1 and .currency == \"EUR\"'"
+  bash -c "cd '$work' && $(sed -e "s#/tmp/#$work/#g" -e "s#scripts/#$repo/scripts/#g" <<< "$curl_line") | jq -e '.version == 1 and .currency == \"EUR\"'"
 check "README.md shows the same curl line (default proxy port 8880)" \
   grep -qxF -- "${curl_line//127.0.0.1:$STACK_PROXY_PORT/127.0.0.1:8880}" "$repo/README.md"
 
 step "CRUD and read-your-writes through the proxy"
 api() { # api METHOD PATH [curl args...]: prints the status, headers to $work/h, body to $work/b
   local method=$1 path=$2; shift 2
+  [[ $path == /api/write/* ]] && set -- -H "$authorization" "$@"
   curl -sS -X "$method" -D "$work/h" -o "$work/b" -w '%{http_code}' "$@" "$BASE_URL$path"
 }
 header() { sed -n "s/^$1: *//Ip" "$work/h" | tr -d '\r'; }
@@ -83,6 +86,13 @@ token=$(header X-Consistency-Token)
 check_eq "GET with the DELETE's token -> 404" 404 api GET "/api/read/v1/items/$id" -H "X-Consistency-Token: $token"
 check_eq "malformed consistency token -> 400" 400 api GET "/api/read/v1/items/$id" -H "X-Consistency-Token: nonsense"
 check_eq "Ingress prefix: /api/readx is not the read-api -> 404" 404 api GET /api/readx/v1/items
+check_eq "POST without a bearer token -> 401" 401 curl -sS -o "$work/b" -w '%{http_code}' \
+  -H 'Content-Type: application/json' -d "{\"sku\":\"$sku-anon\"}" "$BASE_URL/api/write/v1/items"
+check_eq "  problem type unauthorized" /problems/unauthorized jq -r .type "$work/b"
+# The token's subject is in write-api's request log lines; the token itself is nowhere in them.
+subject_logged() { grep '"request completed"' "$STACK_DIR/logs/write-api.log" | grep -q '"subject":"e2e"'; }
+check "write-api's request log lines carry the token's subject" subject_logged
+check "  and never the token" bash -c "! grep -qF '${authorization#Authorization: Bearer }' '$STACK_DIR'/logs/*.log"
 check_eq "no route outside the Ingress paths -> 404" 404 api GET /healthz
 
 step "reads hit the replica, writes the primary (server counters)"
@@ -91,7 +101,7 @@ root_sql() { # root_sql N STATEMENT: as root over mysql-N's local socket
     --socket="$STACK_DIR/mysql-$1/run/mysqld.sock" -N -B -e "$2"
 }
 counter() { root_sql "$1" "SHOW GLOBAL STATUS LIKE '$2'" | cut -f2; }
-seed_id=$(curl -fsS -H 'Content-Type: application/json' \
+seed_id=$(curl -fsS -H "$authorization" -H 'Content-Type: application/json' \
   -d "{\"sku\":\"$sku-seed\",\"name\":\"Seed\",\"price_cents\":1,\"currency\":\"EUR\",\"stock\":1}" \
   "$BASE_URL/api/write/v1/items" | jq -r .id)
 sleep 1
@@ -100,7 +110,7 @@ insert0=$(counter 0 Com_insert); insert1=$(counter 1 Com_insert)
 reads=60 writes=20
 for _ in $(seq "$reads"); do curl -fsS -o /dev/null "$BASE_URL/api/read/v1/items/$seed_id"; done
 for i in $(seq "$writes"); do
-  curl -fsS -o /dev/null -H 'Content-Type: application/json' \
+  curl -fsS -o /dev/null -H "$authorization" -H 'Content-Type: application/json' \
     -d "{\"sku\":\"$sku-w$i\",\"name\":\"Write $i\",\"price_cents\":1,\"currency\":\"EUR\",\"stock\":1}" "$BASE_URL/api/write/v1/items"
 done
 d_select0=$(( $(counter 0 Com_select) - select0 )); d_select1=$(( $(counter 1 Com_select) - select1 ))
@@ -120,7 +130,7 @@ check_eq "  and not to the primary" 0 connections 0 catalog_reader
 step "k6 smoke (SLO thresholds)"
 k6_run() { # k6_run SCENARIO [-e NAME=value...]
   local scenario=$1; shift
-  k6 run --quiet -e "BASE_URL=$BASE_URL" -e "SUMMARY_DIR=$work" "$@" "$repo/loadtest/scenarios/$scenario.js"
+  k6 run --quiet -e "BASE_URL=$BASE_URL" -e "SUMMARY_DIR=$work" -e "AUTH_KEY_FILE=$AUTH_KEY_FILE" -e "AUTH_ISSUER=$AUTH_ISSUER" -e "AUTH_AUDIENCE=$AUTH_AUDIENCE" "$@" "$repo/loadtest/scenarios/$scenario.js"
 }
 check "smoke.js passes its thresholds" k6_run smoke
 sed -n '/^smoke:/,$p' "$work/out" | sed 's/^/     /'
@@ -174,7 +184,7 @@ write_load() {
   local i=0
   while [ ! -e "$work/stop-load" ]; do
     i=$((i + 1))
-    curl -s -o /dev/null -w '%{http_code}\n' -H 'Content-Type: application/json' \
+    curl -s -o /dev/null -w '%{http_code}\n' -H "$authorization" -H 'Content-Type: application/json' \
       -d "{\"sku\":\"$sku-load$i\",\"name\":\"Load\",\"price_cents\":1,\"currency\":\"EUR\",\"stock\":1}" \
       "$BASE_URL/api/write/v1/items" >> "$work/write-load" || true
   done

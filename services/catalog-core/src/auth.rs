@@ -66,6 +66,7 @@ impl Authenticator {
     /// Reads the key file or prepares the JWKS client; the first JWKS fetch happens in
     /// [`Authenticator::keep_keys_fresh`], so a service starts while its issuer is down.
     pub fn from_settings(auth: &AuthSettings) -> Result<Self, ConfigError> {
+        auth.check()?;
         let algorithm = algorithm(auth.algorithm);
         let mut validation = Validation::new(algorithm);
         validation.leeway = auth.leeway_secs;

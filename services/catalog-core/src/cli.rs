@@ -110,25 +110,25 @@ impl<Own: OwnCommand> Cli<Own> {
         ExitCode::SUCCESS
     }
 
-    /// `check-config`: loads the settings and says whether they are good, reading the token
-    /// public key file when one is configured.
+    /// `check-config`: loads the settings and says whether they are good to serve with,
+    /// reading the token public key file when one is configured.
     pub fn check_config(&self) -> ExitCode {
-        let settings = self.settings().and_then(|settings| {
-            if !settings.auth.required {
-                return Ok(settings);
-            }
-            crate::auth::Authenticator::from_settings(&settings.auth)
-                .map(|_| settings)
-                .map_err(|error| {
-                    eprintln!("{error}");
-                    ExitCode::from(2)
-                })
-        });
-        match settings {
+        match self.settings_to_serve() {
             Ok(_) => {
                 println!("{}: configuration ok", self.service.name());
                 ExitCode::SUCCESS
             }
+            Err(code) => code,
+        }
+    }
+
+    /// Serving: [`Cli::run`] with settings checked as `check-config` checks them.
+    pub fn serve<Work>(&self, work: impl FnOnce(Settings) -> Work) -> ExitCode
+    where
+        Work: Future<Output = anyhow::Result<()>>,
+    {
+        match self.settings_to_serve() {
+            Ok(settings) => self.run_with(settings, work),
             Err(code) => code,
         }
     }
@@ -139,10 +139,16 @@ impl<Own: OwnCommand> Cli<Own> {
     where
         Work: Future<Output = anyhow::Result<()>>,
     {
-        let settings = match self.settings() {
-            Ok(settings) => settings,
-            Err(code) => return code,
-        };
+        match self.settings() {
+            Ok(settings) => self.run_with(settings, work),
+            Err(code) => code,
+        }
+    }
+
+    fn run_with<Work>(&self, settings: Settings, work: impl FnOnce(Settings) -> Work) -> ExitCode
+    where
+        Work: Future<Output = anyhow::Result<()>>,
+    {
         let runtime = match tokio::runtime::Builder::new_multi_thread()
             .enable_all()
             .build()
@@ -171,6 +177,19 @@ impl<Own: OwnCommand> Cli<Own> {
             let _ = tracer.shutdown();
             code
         })
+    }
+
+    /// The settings plus what serving needs (the token keys, read when configured); on an
+    /// error, prints it and returns the exit code 2.
+    fn settings_to_serve(&self) -> Result<Settings, ExitCode> {
+        let settings = self.settings()?;
+        if settings.auth.required
+            && let Err(error) = crate::auth::Authenticator::from_settings(&settings.auth)
+        {
+            eprintln!("{error}");
+            return Err(ExitCode::from(2));
+        }
+        Ok(settings)
     }
 
     /// The settings; on an error, prints it and returns the exit code 2.

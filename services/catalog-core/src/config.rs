@@ -208,7 +208,6 @@ pub struct ConsistencySettings {
 /// Bearer-token authentication of the resource routes (docs/auth.md).
 #[derive(Debug, Clone, Deserialize, Validate)]
 #[serde(deny_unknown_fields)]
-#[validate(schema(function = "auth_is_complete", skip_on_field_errors = true))]
 pub struct AuthSettings {
     /// Whether the resource routes require a token: write-api true, read-api false by default.
     pub required: bool,
@@ -281,30 +280,31 @@ impl AuthSettings {
     }
 }
 
-fn auth_is_complete(auth: &AuthSettings) -> Result<(), ValidationError> {
-    let problem = |message: &str| {
-        let mut error = ValidationError::new("auth");
-        error.message = Some(format!("auth: {message}").into());
-        Err(error)
-    };
-    if !auth.required {
-        return Ok(());
-    }
-    if auth.issuer.is_empty() || auth.audience.is_empty() {
-        return problem(
-            "auth.issuer and auth.audience are required while auth.required is true \
-             (auth.required=false turns authentication off)",
-        );
-    }
-    match (auth.jwks_url(), auth.public_key_file()) {
-        (Some(_), Some(_)) => problem("set auth.jwks_url or auth.public_key_file, not both"),
-        (None, None) => {
-            problem("auth.jwks_url or auth.public_key_file is required while auth.required is true")
+impl AuthSettings {
+    /// What serving with authentication needs beyond valid values: an issuer, an audience and
+    /// one key source. Checked when the service starts and by `check-config`, not by `migrate`,
+    /// which serves nothing.
+    pub fn check(&self) -> Result<(), ConfigError> {
+        let problem = |message: &str| Err(ConfigError::new(format!("auth: {message}")));
+        if !self.required {
+            return Ok(());
         }
-        (Some(url), None) if !(url.starts_with("https://") || url.starts_with("http://")) => {
-            problem("auth.jwks_url must be an http(s) URL")
+        if self.issuer.is_empty() || self.audience.is_empty() {
+            return problem(
+                "auth.issuer and auth.audience are required while auth.required is true \
+                 (auth.required=false turns authentication off)",
+            );
         }
-        _ => Ok(()),
+        match (self.jwks_url(), self.public_key_file()) {
+            (Some(_), Some(_)) => problem("set auth.jwks_url or auth.public_key_file, not both"),
+            (None, None) => problem(
+                "auth.jwks_url or auth.public_key_file is required while auth.required is true",
+            ),
+            (Some(url), None) if !(url.starts_with("https://") || url.starts_with("http://")) => {
+                problem("auth.jwks_url must be an http(s) URL")
+            }
+            _ => Ok(()),
+        }
     }
 }
 
@@ -607,6 +607,7 @@ mod tests {
             let vars = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string()));
             let password = [("CATALOG__DATABASE__PASSWORD".to_owned(), "pw".to_owned())];
             Settings::load_from(Service::WriteApi, None, vars.chain(password))
+                .and_then(|settings| settings.auth.check().map(|()| settings))
         };
         let error = load(&[]).unwrap_err().to_string();
         assert!(

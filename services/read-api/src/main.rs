@@ -11,9 +11,8 @@ fn main() -> ExitCode {
         Err(code) => return code,
     };
     match cli.command {
-        Command::Serve => {
-            cli.run(|settings| async { read_api::build(settings).await?.run_until_stopped().await })
-        }
+        Command::Serve => cli
+            .serve(|settings| async { read_api::build(settings).await?.run_until_stopped().await }),
         Command::CheckConfig => cli.check_config(),
         Command::Help => cli.help(),
     }

@@ -23,8 +23,9 @@ fn main() -> ExitCode {
         Err(code) => return code,
     };
     match cli.command {
-        Command::Serve => cli
-            .run(|settings| async { write_api::build(settings).await?.run_until_stopped().await }),
+        Command::Serve => cli.serve(|settings| async {
+            write_api::build(settings).await?.run_until_stopped().await
+        }),
         Command::Own(WriteCommand::Migrate) => {
             cli.run(|settings| async move { write_api::migrate(&settings).await })
         }
