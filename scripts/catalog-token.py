@@ -8,8 +8,8 @@ local stack and the tests; a real deployment gets its tokens from its issuer.
                                 [--scope "catalog:write"] [--ttl 300] [--kid ID]
       prints a signed ES256 token valid for --ttl seconds
 
-Runs with the project's virtualenv (.venv/bin/python, scripts/install-tools.sh): PyJWT signs,
-cryptography makes the keys.
+Runs with the project's virtualenv (scripts/install-tools.sh makes .venv; started by another
+Python, the script runs itself again with .venv's): PyJWT signs, cryptography makes the keys.
 """
 
 import argparse
@@ -23,7 +23,11 @@ try:
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric import ec
 except ImportError as missing:
-    sys.exit(f"{missing}: run scripts/install-tools.sh, then .venv/bin/python {sys.argv[0]} ...")
+    # Started by another Python than the project's: run again with the virtualenv's.
+    venv_python = Path(__file__).resolve().parent.parent / ".venv" / "bin" / "python"
+    if venv_python.is_file() and sys.prefix == sys.base_prefix:
+        os.execv(venv_python, [str(venv_python), __file__, *sys.argv[1:]])
+    sys.exit(f"{missing}: run scripts/install-tools.sh first (it makes .venv)")
 
 
 def keys(directory: Path) -> None:
