@@ -21,6 +21,20 @@ mkdir -p "$deploy/charts"
 cp -R "$cluster_root/helmfile.yaml" "$cluster_root/values" "$deploy/"
 "$cluster_root/scripts/lib/offline-chart.sh" "$deploy/charts" > /dev/null
 
+# The test cluster's token issuer (docs/auth.md): a key pair kept with the cluster's state.
+# write-api checks tokens against its public half (the Secret catalog-auth-public-key that
+# values/common.yaml names), helm test sends one minted here (catalog-test-token), and the suite's
+# curl and k6 sign their own with the private half ($CLUSTER_STATE/auth/private.pem).
+auth="$CLUSTER_STATE/auth"
+token_cli=("$cluster_root/.venv/bin/python" "$cluster_root/scripts/catalog-token.py")
+[ -s "$auth/private.pem" ] || "${token_cli[@]}" keys "$auth" > /dev/null
+kubectl -n catalog create secret generic catalog-auth-public-key --from-file=public.pem="$auth/public.pem" \
+  --dry-run=client -o yaml | kubectl apply -f - > /dev/null
+test_token=$("${token_cli[@]}" mint --key "$auth/private.pem" --issuer catalog-local --audience catalog \
+  --subject helm-test --ttl 3600)
+kubectl -n catalog create secret generic catalog-test-token --from-literal=token="$test_token" \
+  --dry-run=client -o yaml | kubectl apply -f - > /dev/null
+
 refs=$("$here/images.sh" refs)
 mariadb_tag=$(sed -n 's#^docker.io/catalog/mariadb:##p' <<< "$refs")
 curl_tag=$(sed -n 's#^docker.io/catalog/curl:##p' <<< "$refs")

@@ -226,6 +226,33 @@ def main(rendered_path, chart_dir, value_paths):
         check(pod["terminationGracePeriodSeconds"] > needed,
               f"{api}: terminationGracePeriodSeconds {pod['terminationGracePeriodSeconds']} > preStop + drain + grace = {needed}s")
 
+    # 8. Authentication: the key files the config names are mounted there, from the Secret or
+    # ConfigMap the values name, in every track of the API; an API that fetches a JWKS may leave
+    # the namespace on the URL's port.
+    for api in (write, read):
+        auth = app_config(api).get("auth") or {}
+        for key, kind in (("public_key_file", "secret"), ("jwks_ca_file", "configMap")):
+            path = auth.get(key)
+            if not path:
+                continue
+            directory, file = os.path.dirname(path), os.path.basename(path)
+            for name, deployment in deployments.items():
+                if not name.startswith(api):
+                    continue
+                pod = deployment["spec"]["template"]["spec"]
+                mounts = [m for m in pod["containers"][0].get("volumeMounts", []) if m["mountPath"] == directory]
+                volumes = {v["name"]: v for v in pod.get("volumes", [])}
+                source = volumes.get(mounts[0]["name"], {}).get(kind, {}) if mounts else {}
+                check(len(mounts) == 1 and mounts[0].get("readOnly") is True
+                      and [i["path"] for i in source.get("items", [])] == [file],
+                      f"Deployment/{name}: auth.{key} {path} is a read-only {kind} volume holding that file alone")
+        url = auth.get("jwks_url")
+        if auth.get("required") and url:
+            policy = by_kind.get("NetworkPolicy", {}).get(f"{api}-jwks-egress")
+            if values["networkPolicy"]["enabled"]:
+                check(policy is not None and policy["spec"]["podSelector"]["matchLabels"].get("app.kubernetes.io/name") == api.removeprefix(f"{fullname}-"),
+                      f"{api}: NetworkPolicy {api}-jwks-egress lets it reach {url}")
+
     print(f"wiring: {len(failures)} failure(s)")
     return 1 if failures else 0
 

@@ -158,6 +158,30 @@ for env in ENVIRONMENTS:
     else:
         check(f"{env}: chart generates the database Secrets", "mysql-catalog-writer" in generated, generated)
 
+# Bearer tokens (docs/auth.md): write-api requires one everywhere, read-api nowhere. local and ci
+# verify them with the public key from the Secret catalog-auth-public-key (issuer catalog-local);
+# staging and production fetch their identity provider's keys over https, with egress on 443.
+for env in ENVIRONMENTS:
+    configs = {api: yaml.safe_load(dig(find(rendered[env], "ConfigMap", f"-{api}"), "data", "config.yaml") or "{}") or {} for api in ("write-api", "read-api")}
+    auth = configs["write-api"].get("auth") or {}
+    check(f"{env}: write-api requires a token, read-api does not",
+          auth.get("required") is True and (configs["read-api"].get("auth") or {}).get("required") is False,
+          (auth.get("required"), (configs["read-api"].get("auth") or {}).get("required")))
+    deployment = find(rendered[env], "Deployment", "-write-api")
+    volumes = {v["name"]: v for v in dig(deployment, "spec", "template", "spec", "volumes") or []}
+    egress = find(rendered[env], "NetworkPolicy", "-write-api-jwks-egress")
+    if env in ("local", "ci"):
+        check(f"{env}: write-api verifies tokens of issuer catalog-local with the key mounted from Secret catalog-auth-public-key",
+              auth.get("issuer") == "catalog-local" and auth.get("public_key_file") == "/var/run/secrets/catalog/auth/public.pem"
+              and dig(volumes.get("auth-public-key"), "secret", "secretName") == "catalog-auth-public-key" and egress is None,
+              (auth, volumes.get("auth-public-key")))
+    else:
+        check(f"{env}: write-api takes its keys from an https JWKS URL, with egress on 443 and no key Secret",
+              str(auth.get("jwks_url", "")).startswith("https://") and str(auth.get("issuer", "")).startswith("https://")
+              and "public_key_file" not in auth and "auth-public-key" not in volumes
+              and (dig(egress, "spec", "egress") or [{}])[0].get("ports") == [{"port": 443, "protocol": "TCP"}],
+              (auth, egress))
+
 # Backups (values handed to the chart: the CronJob itself is the mysql chart's business).
 expected_backup = {"local": "0 */6 * * *", "staging": "17 3 * * *", "production": "17 */6 * * *", "ci": "0 */6 * * *"}
 for env, schedule in expected_backup.items():

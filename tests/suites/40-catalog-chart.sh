@@ -21,7 +21,7 @@ export LC_ALL=C  # sort and comm must agree on the order
 # shellcheck source=tests/lib.sh
 . "$repo/tests/lib.sh"
 
-require_tools helm helm-unittest helm-docs kubeconform checkov promtool prometheus-mysqld-exporter mariadbd go cargo python3 curl jq shellcheck
+require_tools helm helm-unittest helm-docs kubeconform checkov promtool prometheus-mysqld-exporter mariadbd go cargo python3 curl jq shellcheck openssl
 
 step "offline chart copy (mysql subchart unpacked, remote subcharts as placeholders)"
 bash "$repo/scripts/lib/offline-chart.sh" "$work/charts"
@@ -53,8 +53,20 @@ check "chart_lock.py accepts the lock helm writes and writes the same (file://-o
 check "README.md is what helm-docs generates from README.md.gotmpl and values.yaml" \
   bash "$repo/scripts/chart-docs.sh" --check "$repo/charts/catalog"
 
+# The chart has no default token issuer or key source (write-api requires a token, and the chart
+# refuses to render without them: checked below), so "default" means the chart's values plus
+# these two, the placeholders the ci/*-values.yaml files carry too.
+cat > "$work/auth-values.yaml" <<'YAML'
+apiDefaults:
+  config:
+    auth:
+      issuer: https://catalog.example/issuer
+  authPublicKeySecret:
+    name: catalog-auth-public-key
+YAML
+
 step "helm lint --strict"
-check "default values" helm lint --strict "$chart"
+check "default values (plus the token issuer and key Secret)" helm lint --strict "$chart" -f "$work/auth-values.yaml"
 for values in "$chart"/ci/*-values.yaml; do
   check "ci/$(basename "$values")" helm lint --strict "$chart" -f "$values"
 done
@@ -74,9 +86,20 @@ refute "wrong type readApi.replicaCount=three" "got string, want integer" \
 refute "wrong type metrics.serviceMonitor.enabled=yes" "got string, want boolean" \
   helm template catalog "$chart" --set-string metrics.serviceMonitor.enabled=yes
 
+step "authentication: rendering refuses an API that requires a token without issuer and key"
+refute "bare default values name what to set and docs/auth.md" "write-api requires a bearer token .*docs/auth.md" \
+  helm template catalog "$chart" --namespace catalog
+refute "no key source" "has no key to verify it with: set authPublicKeySecret.name" \
+  helm template catalog "$chart" --namespace catalog --set apiDefaults.config.auth.issuer=https://catalog.example/issuer
+refute "two key sources" "has two token key sources" \
+  helm template catalog "$chart" --namespace catalog -f "$work/auth-values.yaml" \
+  --set writeApi.config.auth.jwks_url=https://sso.catalog.example/jwks
+check "write-api without a token requirement renders without issuer or key" \
+  helm template catalog "$chart" --namespace catalog --set writeApi.config.auth.required=false
+
 step "render: default values and every ci/*-values.yaml (release catalog, namespace catalog)"
 mkdir -p "$work/rendered"
-declare -A values_of=([default]="")
+declare -A values_of=([default]="$work/auth-values.yaml")
 for values in "$chart"/ci/*-values.yaml; do values_of[$(basename "$values" -values.yaml)]=$values; done
 mapfile -t names < <(printf '%s\n' "${!values_of[@]}" | sort)
 # render NAME OUT [extra helm args...]: renders with NAME's values file (none for default).
@@ -114,7 +137,7 @@ for name in "${names[@]}"; do
     "$chartcheck" pod-security "$work/rendered/$name.yaml"
   tail -n 1 "$work/out" | sed 's/^/     /'
 done
-helm template catalog "$chart" --namespace catalog --set securityContext.allowPrivilegeEscalation=true > "$work/escalating.yaml"
+helm template catalog "$chart" --namespace catalog -f "$work/auth-values.yaml" --set securityContext.allowPrivilegeEscalation=true > "$work/escalating.yaml"
 refute "the check rejects allowPrivilegeEscalation: true" "allowPrivilegeEscalation != false" \
   "$chartcheck" pod-security "$work/escalating.yaml"
 
@@ -180,13 +203,25 @@ check "Prometheus parser: metric names of $(wc -l < "$work/exprs.txt") dashboard
 check "build write-api and read-api" cargo build --quiet --bins -p write-api -p read-api --manifest-path "$repo/Cargo.toml"
 target=$(cargo metadata --format-version 1 --no-deps --manifest-path "$repo/Cargo.toml" | jq -r .target_directory)
 # The config file each variant mounts must be one the binaries accept (they refuse unknown keys).
-mkdir -p "$work/app-config"
+# check-config also reads the token public key of an API that requires a token
+# (auth.public_key_file, where the chart mounts authPublicKeySecret in the pod). That path does not
+# exist here, so each config's copy points at a real EC P-256 public key instead: what is checked
+# is that the rendered auth settings are complete and consistent, with a key the app can parse.
+mkdir -p "$work/app-config" "$work/auth-key"
+openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$work/auth-key/private.pem" 2> /dev/null
+openssl pkey -in "$work/auth-key/private.pem" -pubout -out "$work/auth-key/public.pem"
 for name in "${names[@]}"; do
   while read -r binary file; do
+    sed -i "s|^\(  public_key_file: \)/var/run/secrets/catalog/auth/.*|\1$work/auth-key/public.pem|" "$file"
     check "$name: the real $binary accepts the rendered $(basename "$file")" \
       env -i CATALOG__DATABASE__PASSWORD=unused "$target/debug/$binary" check-config --config "$file"
   done < <(python3 "$here/app_configs.py" "$work/rendered/$name.yaml" "$work/app-config")
 done
+mkdir -p "$work/as-rendered"
+python3 "$here/app_configs.py" "$work/rendered/default.yaml" "$work/as-rendered" > /dev/null
+refute "check-config reads the key at the rendered auth.public_key_file (absent here)" \
+  "auth.public_key_file: cannot read /var/run/secrets/catalog/auth/public.pem" \
+  env -i CATALOG__DATABASE__PASSWORD=unused "$target/debug/write-api" check-config --config "$work/as-rendered/catalog-write-api.yaml"
 printf 'databse:\n  host: x\n' > "$work/app-config/misspelt.yaml"
 refute "check-config refuses a misspelt key" "databse" \
   env -i CATALOG__DATABASE__PASSWORD=unused "$target/debug/write-api" check-config --config "$work/app-config/misspelt.yaml"

@@ -182,8 +182,14 @@ ip netns exec catalog-lb-client ip link set lo up
 # over /etc/hosts; teardown removes it).
 mkdir -p /etc/netns/catalog-lb-client
 echo "$ingress_ip catalog.local" > /etc/netns/catalog-lb-client/hosts
+# write-api requires a bearer token: one signed with the cluster's issuer key (deploy.sh makes it).
+auth_key="$CLUSTER_STATE/auth/private.pem"
+authorization="Authorization: Bearer $(python3 "$repo/scripts/catalog-token.py" mint --key "$auth_key" \
+  --issuer catalog-local --audience catalog --subject cluster-suite --ttl 3600)"
+k6_auth=(-e "AUTH_KEY_FILE=$auth_key" -e AUTH_ISSUER=catalog-local -e AUTH_AUDIENCE=catalog)
 api() { # api METHOD PATH [curl args...]: status printed, headers in $work/h, body in $work/b
   local method=$1 path=$2; shift 2
+  [[ $path == /api/write/* ]] && set -- -H "$authorization" "$@"
   ip netns exec catalog-lb-client curl -sS --max-time 10 --resolve "catalog.local:80:$ingress_ip" \
     -X "$method" -D "$work/h" -o "$work/b" -w '%{http_code}' "$@" "http://catalog.local$path"
 }
@@ -278,7 +284,7 @@ traffic_start() {
       ip netns exec catalog-lb-client curl -sS -o /dev/null -w '%{http_code} GET\n' --max-time 5 \
         --resolve "catalog.local:80:$ingress_ip" "http://catalog.local/api/read/v1/items/$seed" >> "$work/traffic.status" 2>&1
       ip netns exec catalog-lb-client curl -sS -o /dev/null -w '%{http_code} POST\n' --max-time 5 \
-        --resolve "catalog.local:80:$ingress_ip" -H 'Content-Type: application/json' \
+        --resolve "catalog.local:80:$ingress_ip" -H "$authorization" -H 'Content-Type: application/json' \
         -d "{\"sku\":\"$sku-t$n-$RANDOM\",\"name\":\"Traffic\",\"price_cents\":1,\"currency\":\"EUR\",\"stock\":1}" \
         "http://catalog.local/api/write/v1/items" >> "$work/traffic.status" 2>&1
       sleep 0.2
@@ -303,7 +309,7 @@ steady_start() {
   local name=$1 duration=$2
   mkdir -p "$work/$name"
   : > "$work/$name.console"
-  ip netns exec catalog-lb-client k6 run --quiet --console-output="$work/$name.console" \
+  ip netns exec catalog-lb-client k6 run --quiet --console-output="$work/$name.console" "${k6_auth[@]}" \
     -e BASE_URL=http://catalog.local -e SUMMARY_DIR="$work/$name" -e DURATION="$duration" \
     -e SKU_PREFIX="$name-$(date +%s)" -e MAX_FAILED=1 "$repo/loadtest/scenarios/steady.js" \
     > "$work/$name.log" 2>&1 &
@@ -421,7 +427,7 @@ hpa_start=$SECONDS
 ) > "$work/hpa.samples" 2>/dev/null &
 sampler=$!
 k6_status=0
-ip netns exec catalog-lb-client k6 run --quiet --console-output="$work/hpa.console" \
+ip netns exec catalog-lb-client k6 run --quiet --console-output="$work/hpa.console" "${k6_auth[@]}" \
   -e BASE_URL=http://catalog.local -e SUMMARY_DIR="$work" \
   -e PEAK_RATE=250 -e RAMP=20s -e HOLD=70s -e RAMP_DOWN=10s "$repo/loadtest/scenarios/hpa.js" \
   > "$work/k6.log" 2>&1 || k6_status=$?
