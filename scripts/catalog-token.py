@@ -7,6 +7,9 @@ local stack and the tests; a real deployment gets its tokens from its issuer.
   scripts/catalog-token.py mint --key DIR/private.pem --issuer ISS --audience AUD --subject SUB
                                 [--scope "catalog:write"] [--ttl 300] [--kid ID]
       prints a signed ES256 token valid for --ttl seconds
+  scripts/catalog-token.py expires-after SECONDS < TOKEN
+      exit 0 when the token on stdin expires more than SECONDS from now (its signature unchecked:
+      for deciding whether a token made here needs making again)
 
 Runs with the project's virtualenv (scripts/install-tools.sh makes .venv; started by another
 Python, the script runs itself again with .venv's): PyJWT signs, cryptography makes the keys.
@@ -74,6 +77,15 @@ def mint(args: argparse.Namespace) -> None:
         sys.exit(f"--key {args.key}: not an EC P-256 private key ({error})")
 
 
+def expires_after(seconds: int) -> None:
+    token = sys.stdin.read().strip()
+    try:
+        claims = jwt.decode(token, options={"verify_signature": False})
+    except jwt.PyJWTError:
+        sys.exit(1)
+    sys.exit(0 if claims.get("exp", 0) > time.time() + seconds else 1)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
@@ -87,9 +99,15 @@ def main() -> None:
     mint_command.add_argument("--scope", default="catalog:write")
     mint_command.add_argument("--ttl", type=int, default=300, help="seconds (default 300)")
     mint_command.add_argument("--kid", help="key id for the header (JWKS setups)")
+    expires_command = commands.add_parser(
+        "expires-after", help="exit 0 when the token on stdin outlives SECONDS from now"
+    )
+    expires_command.add_argument("seconds", type=int, metavar="SECONDS")
     args = parser.parse_args()
     if args.command == "keys":
         keys(args.directory)
+    elif args.command == "expires-after":
+        expires_after(args.seconds)
     else:
         if args.ttl <= 0:
             parser.error("--ttl must be positive")

@@ -30,10 +30,14 @@ token_cli=("$cluster_root/.venv/bin/python" "$cluster_root/scripts/catalog-token
 [ -s "$auth/private.pem" ] || "${token_cli[@]}" keys "$auth" > /dev/null
 kubectl -n catalog create secret generic catalog-auth-public-key --from-file=public.pem="$auth/public.pem" \
   --dry-run=client -o yaml | kubectl apply -f - > /dev/null
-test_token=$("${token_cli[@]}" mint --key "$auth/private.pem" --issuer catalog-local --audience catalog \
-  --subject helm-test --ttl 3600)
-kubectl -n catalog create secret generic catalog-test-token --from-literal=token="$test_token" \
-  --dry-run=client -o yaml | kubectl apply -f - > /dev/null
+# Minted again only when the one there expires within the hour, so a second sync changes nothing.
+test_token=$(kubectl -n catalog get secret catalog-test-token -o 'jsonpath={.data.token}' 2> /dev/null | base64 -d || true)
+if ! "${token_cli[@]}" expires-after 3600 <<< "$test_token"; then
+  test_token=$("${token_cli[@]}" mint --key "$auth/private.pem" --issuer catalog-local --audience catalog \
+    --subject helm-test --ttl 86400)
+  kubectl -n catalog create secret generic catalog-test-token --from-literal=token="$test_token" \
+    --dry-run=client -o yaml | kubectl apply -f - > /dev/null
+fi
 
 refs=$("$here/images.sh" refs)
 mariadb_tag=$(sed -n 's#^docker.io/catalog/mariadb:##p' <<< "$refs")
