@@ -60,6 +60,8 @@ enum Refusal {
     Invalid(String),
     NoSubject,
     NotPermitted,
+    /// JWKS mode before any fetch succeeded: no token can be judged yet (503, not 401).
+    NoKeysYet,
 }
 
 impl Authenticator {
@@ -99,6 +101,9 @@ impl Authenticator {
     /// Fetches the JWKS now and then every `refresh`, and forgets idle subjects' buckets; runs
     /// until the process ends. Nothing to do for a PEM key without a rate limit.
     pub async fn keep_keys_fresh(self: Arc<Self>, refresh: Duration) {
+        if matches!(self.keys, Keys::Pem(_)) && self.per_subject.is_none() {
+            return;
+        }
         let mut ticks = tokio::time::interval(refresh);
         loop {
             ticks.tick().await;
@@ -114,37 +119,33 @@ impl Authenticator {
 
     /// The token's subject, or why the request is refused.
     async fn authenticate(&self, headers: &HeaderMap) -> Result<String, ApiError> {
-        let outcome = self.verify(headers).await;
-        match outcome {
-            Ok(subject) => Ok(subject),
-            Err(Ok(refusal)) => {
+        self.verify(headers).await.map_err(|refusal| {
+            if refusal != Refusal::NoKeysYet {
                 tracing::info!(reason = ?refusal, "bearer token refused");
-                Err(refusal.into())
             }
-            Err(Err(unavailable)) => Err(unavailable),
-        }
+            refusal.into()
+        })
     }
 
-    /// `Err(Err(_))`: the keys are not available, so no token can be judged.
-    async fn verify(&self, headers: &HeaderMap) -> Result<String, Result<Refusal, ApiError>> {
-        let token = bearer_token(headers).map_err(Ok)?;
-        let header = jsonwebtoken::decode_header(token).map_err(|_| Ok(Refusal::Malformed))?;
+    async fn verify(&self, headers: &HeaderMap) -> Result<String, Refusal> {
+        let token = bearer_token(headers)?;
+        let header = jsonwebtoken::decode_header(token).map_err(|_| Refusal::Malformed)?;
         let key = match &self.keys {
             Keys::Pem(key) => key.clone(),
             Keys::Jwks(jwks) => jwks.key(header.kid.as_deref()).await?,
         };
         let claims = jsonwebtoken::decode::<Map<String, Value>>(token, &key, &self.validation)
-            .map_err(|error| Ok(invalid(error.kind())))?
+            .map_err(|error| invalid(error.kind()))?
             .claims;
         let subject = match claims.get("sub") {
             Some(Value::String(sub)) if !sub.is_empty() && sub.len() <= MAX_SUBJECT_LEN => {
                 sub.clone()
             }
-            _ => return Err(Ok(Refusal::NoSubject)),
+            _ => return Err(Refusal::NoSubject),
         };
         if !grants(claims.get(&self.permission_claim), &self.permission) {
             tracing::Span::current().record("subject", &subject);
-            return Err(Ok(Refusal::NotPermitted));
+            return Err(Refusal::NotPermitted);
         }
         Ok(subject)
     }
@@ -289,6 +290,9 @@ impl From<Refusal> for ApiError {
         match refusal {
             Refusal::NoToken => ApiError::Unauthorized { token_given: false },
             Refusal::NotPermitted => ApiError::Forbidden,
+            Refusal::NoKeysYet => ApiError::Unavailable(
+                "the keys to verify tokens are not available yet; retry shortly".into(),
+            ),
             _ => ApiError::Unauthorized { token_given: true },
         }
     }
@@ -376,7 +380,7 @@ impl JwksKeys {
 
     /// The key for `kid` (a token without one: the only key). An unknown id fetches the document
     /// again, at most once per `min_refetch`: the issuer may have rotated its keys.
-    async fn key(&self, kid: Option<&str>) -> Result<DecodingKey, Result<Refusal, ApiError>> {
+    async fn key(&self, kid: Option<&str>) -> Result<DecodingKey, Refusal> {
         if let Some(key) = pick(&self.current(), kid) {
             return Ok(key);
         }
@@ -394,10 +398,8 @@ impl JwksKeys {
         let keys = self.current();
         match pick(&keys, kid) {
             Some(key) => Ok(key),
-            None if keys.is_empty() => Err(Err(ApiError::Unavailable(
-                "the keys to verify tokens are not available yet; retry shortly".into(),
-            ))),
-            None => Err(Ok(Refusal::UnknownKey)),
+            None if keys.is_empty() => Err(Refusal::NoKeysYet),
+            None => Err(Refusal::UnknownKey),
         }
     }
 
