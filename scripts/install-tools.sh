@@ -5,6 +5,8 @@
 #   Go-built CLIs    scripts/tools/go-tools.txt       -> bin/
 #   PyPI tools       scripts/tools/requirements.txt   -> .venv/
 #   npm tools        scripts/tools/renovate/          -> .cache/renovate/
+#   MariaDB 11.8     scripts/mariadb-rootfs.sh        -> bin/mariadbd, bin/mariadb, ... (launchers
+#                    into a Debian trixie root filesystem cached by its package versions)
 #
 # Rust needs rustfmt and clippy; rustup adds them when missing.
 set -euo pipefail
@@ -34,6 +36,12 @@ install_apt_packages() {
   as_root apt-get update -qq
   # policy-rc.d keeps Debian from starting system services: the tests run their own servers.
   as_root env DEBIAN_FRONTEND=noninteractive RUNLEVEL=1 apt-get install -y -qq --no-install-recommends "${missing[@]}"
+}
+
+# Every test runs the MariaDB series the chart deploys (11.8 LTS), from Debian trixie's packages
+# whatever the host runs; the launchers in bin/ come first on every test's PATH.
+install_mariadb() {
+  as_root "$root/scripts/mariadb-rootfs.sh" wrappers "$bin" > /dev/null
 }
 
 install_rust_components() {
@@ -150,6 +158,7 @@ install_kubernetes_schemas() {
 }
 
 install_apt_packages
+install_mariadb
 install_rust_components
 install_go_tools
 install_tofu_providers

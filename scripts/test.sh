@@ -5,7 +5,7 @@
 set -uo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-cd "$root"
+cd "$root" || exit 2
 export PATH="$root/bin:$root/.venv/bin:$PATH"
 
 suites=()

@@ -20,7 +20,7 @@ check "chart scripts (files/*.sh)" shellcheck_dir "$chart/files"
 check "test scripts" shellcheck_dir "$repo/tests/mysql" ../suites/30-mysql-chart.sh
 # From the repository root, where their "shellcheck source=" directives point.
 shellcheck_repo() { (cd "$repo" && shellcheck -x "$@"); }
-check "test plumbing and the shared MariaDB library" shellcheck_repo tests/lib.sh "$repo"/scripts/lib/*.sh
+check "test plumbing, the shared libraries and scripts/*.sh (install-tools, the MariaDB root filesystem)" shellcheck_repo tests/lib.sh "$repo"/scripts/lib/*.sh "$repo"/scripts/*.sh
 
 step "helm lint --strict"
 check "default values" helm lint --strict "$chart"

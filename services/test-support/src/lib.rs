@@ -19,9 +19,10 @@
 //! panics. If the test process itself dies abruptly (SIGKILL, abort), a small watchdog process
 //! per server notices its pipe to the test process closing and kills the server for it.
 //!
-//! Needs `mariadbd`, `mariadb-install-db` and `mariadb` (MariaDB 10.11 or newer) on `PATH`, and
-//! what the library needs: `helm` and `python3` with PyYAML (the repository's `bin/` and
-//! `.venv/bin/` from scripts/install-tools.sh are searched first).
+//! Runs `mariadbd`, `mariadb-install-db` and `mariadb` from the repository's `bin/`: launchers
+//! into the MariaDB 11.8 root filesystem that scripts/install-tools.sh writes (the series the
+//! chart deploys); elsewhere from `PATH`. The library needs `helm` and `python3` with PyYAML (the
+//! repository's `bin/` and `.venv/bin/` are searched first).
 //! The freshly initialised system tables are built once per MariaDB version and user, cached
 //! in `$TMPDIR/catalog-test-mariadb-template-*` (about 20 MB, safe to delete), and copied for each
 //! server, because `mariadb-install-db` takes seconds on a busy machine and copying takes
@@ -155,7 +156,7 @@ impl MariaDb {
     /// names as `catalog.items`); returns stdout (-N -B) or the server's error text, e.g. to
     /// prove that a privilege is missing.
     pub fn sql_as(&self, user: &str, password: &str, sql: &str) -> Result<String, String> {
-        let mut command = Command::new("mariadb");
+        let mut command = mariadb_tool("mariadb");
         command
             .args([
                 "--no-defaults",
@@ -180,7 +181,7 @@ impl MariaDb {
 
     /// The `mariadb` client as root over the socket, with no config files read.
     fn root_client(&self, output_format: &[&str]) -> Command {
-        let mut command = Command::new("mariadb");
+        let mut command = mariadb_tool("mariadb");
         command
             .arg("--no-defaults")
             .args(output_format)
@@ -247,7 +248,7 @@ impl MariaDb {
     fn launch(&mut self) -> Result<(), StartError> {
         let dir = self.dir.path();
         let log_start = fs::metadata(self.error_log_path()).map_or(0, |m| m.len());
-        let mut command = Command::new("mariadbd");
+        let mut command = mariadb_tool("mariadbd");
         command
             // Must come first; keeps the machine's /etc/mysql out.
             .arg("--no-defaults")
@@ -503,9 +504,24 @@ impl ChartAccounts {
     }
 }
 
+/// A MariaDB program: the repository's launcher in `bin/` when there is one (the tested series
+/// whatever shell runs `cargo test`), else the one on `PATH`.
+fn mariadb_tool(name: &str) -> Command {
+    let launcher = repo_root().join("bin").join(name);
+    if launcher.is_file() {
+        Command::new(launcher)
+    } else {
+        Command::new(name)
+    }
+}
+
+fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
 /// Runs scripts/lib/mysql-pods.sh with the repository's tools (bin/, .venv/bin/) first on PATH.
 fn mysql_pods(args: &[&OsStr]) {
-    let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let repo = repo_root();
     let mut path = std::env::join_paths([repo.join("bin"), repo.join(".venv/bin")])
         .expect("repository paths contain no ':'");
     if let Some(system) = std::env::var_os("PATH") {
@@ -618,7 +634,7 @@ fn template_datadir() -> PathBuf {
 }
 
 fn build_template() -> PathBuf {
-    let version = Command::new("mariadbd")
+    let version = mariadb_tool("mariadbd")
         .arg("--version")
         .output()
         .expect("run `mariadbd --version`: is MariaDB installed?");
@@ -646,7 +662,7 @@ fn build_template() -> PathBuf {
     let datadir = staging.path().join("data");
     // Its own tmpdir: concurrent bootstraps sharing /tmp have lost each other's temporary tables.
     let tmpdir = format!("--tmpdir={}", staging.path().display());
-    let mut install = Command::new("mariadb-install-db");
+    let mut install = mariadb_tool("mariadb-install-db");
     install
         .arg("--no-defaults")
         .arg(format!("--datadir={}", datadir.display()))

@@ -35,6 +35,31 @@ fn create_items_table(cluster: &Cluster) {
         .sql("CREATE TABLE catalog.items (id INT PRIMARY KEY, name VARCHAR(50) NOT NULL)");
 }
 
+/// Every test runs the MariaDB series the chart deploys (charts/mysql/Chart.yaml `appVersion`).
+/// tests/suites/10-rust.sh runs this one again with `--nocapture` to print the versions.
+#[test]
+fn the_servers_run_the_mariadb_series_the_chart_deploys() {
+    let chart_file = concat!(env!("CARGO_MANIFEST_DIR"), "/../../charts/mysql/Chart.yaml");
+    let chart = std::fs::read_to_string(chart_file).expect("read charts/mysql/Chart.yaml");
+    let app_version = chart
+        .lines()
+        .find_map(|line| line.strip_prefix("appVersion:"))
+        .expect("charts/mysql/Chart.yaml has an appVersion")
+        .trim()
+        .trim_matches('"');
+    let series: Vec<&str> = app_version.split('.').take(2).collect();
+    let series = format!("{}.", series.join("."));
+    let cluster = Cluster::start();
+    for (role, server) in [("primary", &cluster.primary), ("replica", &cluster.replica)] {
+        let version = server.sql("SELECT VERSION()").trim().to_owned();
+        println!("MariaDB {role}: SELECT VERSION() = {version} (chart appVersion {app_version})");
+        assert!(
+            version.starts_with(&series),
+            "the {role} runs {version}, the chart deploys {app_version}"
+        );
+    }
+}
+
 #[test]
 fn a_row_written_on_the_primary_appears_on_the_replica() {
     let cluster = Cluster::start();
