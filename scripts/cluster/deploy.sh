@@ -41,8 +41,11 @@ fi
 
 refs=$("$here/images.sh" refs)
 mariadb_tag=$(sed -n 's#^docker.io/catalog/mariadb:##p' <<< "$refs")
+exporter_tag=$(sed -n 's#^docker.io/catalog/mysqld-exporter:##p' <<< "$refs")
 curl_tag=$(sed -n 's#^docker.io/catalog/curl:##p' <<< "$refs")
-if [ -z "$mariadb_tag" ] || [ -z "$curl_tag" ]; then die "images.sh lists no mariadb or curl image"; fi
+if [ -z "$mariadb_tag" ] || [ -z "$exporter_tag" ] || [ -z "$curl_tag" ]; then
+  die "images.sh lists no mariadb, mysqld-exporter or curl image"
+fi
 
 helmfile --file "$deploy/helmfile.yaml" --environment ci \
-  --state-values-set "mariadbImageTag=$mariadb_tag,curlImageTag=$curl_tag" sync --skip-deps "$@"
+  --state-values-set "mariadbImageTag=$mariadb_tag,exporterImageTag=$exporter_tag,curlImageTag=$curl_tag" sync --skip-deps "$@"

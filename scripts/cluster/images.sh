@@ -17,7 +17,9 @@
 #                                   package versions, this script); reused while the key matches
 #   debs/                           downloaded .deb files
 #   apt/                            apt's answers (versions, closures) per state of the apt lists
-#   bin/                            mysqld_exporter, pause (and the Go platform binaries, below)
+#   bin/                            pause (and the Go platform binaries, below)
+# MariaDB and mysqld-exporter are made of the Debian trixie root filesystem and .debs that
+# scripts/mariadb-rootfs.sh keeps (cache: ../mariadb/), the very files every test runs.
 #
 # Environment:
 #   IMAGE_TAG         tag of catalog/write-api and catalog/read-api (default: workspace version)
@@ -45,7 +47,6 @@ components_list="$repo/scripts/tools/cluster-components.txt"
 export SOURCE_DATE_EPOCH=0
 created=1970-01-01T00:00:00Z
 
-exporter_version=v0.16.0
 kubernetes_version=v1.34.4   # pause.c is taken from this k8s.io/kubernetes module
 pause_version=3.10
 
@@ -372,52 +373,28 @@ $base"
     "catalog read-api" "Product catalog read API (MariaDB replicas)" "${packages[@]}"
 }
 
-# --- MariaDB from Debian, laid out like docker.io/library/mariadb (uid/gid 999) ---
+# --- MariaDB and mysqld-exporter: the Debian trixie packages every test runs ---
+# scripts/mariadb-rootfs.sh builds (or reuses) the root filesystem and downloads the exporter's
+# .debs; these images are made of exactly those files.
 
-# What the mysql chart's scripts (charts/mysql/files) and templates run beyond the essential set
-# (bash, coreutils: date mktemp sha256sum stat seq..., sed, grep, gzip/gunzip, findutils, tail):
-# the mariadb client and dump, mariadb-install-db, mariadbd, mariadb-backup; procps for operators.
-# usr-is-merged: the merged /usr marker, so apt does not pick usrmerge (perl conversion script).
-mariadb_packages=(usr-is-merged procps mariadb-server mariadb-client mariadb-backup)
+mariadb_rootfs_dir() { "$repo/scripts/mariadb-rootfs.sh" build; }
 
-# The Essential: yes packages of the configured suites (mmdebstrap --variant=essential's set).
-essential_packages() { apt_memo essential_packages_now; }
-essential_packages_now() {
-  apt-cache dumpavail | awk 'BEGIN { RS = "" } /\nEssential: yes/ {
-    match($0, /^Package: [^\n]*/); print substr($0, 10, RLENGTH - 9) }' | sort -u
+debian_upstream_version() { # debian_upstream_version <name> <name=version...>: e.g. 11.8.9
+  local name=$1; shift
+  printf '%s\n' "$@" | sed -n "s/^$name=\([0-9]*:\)\{0,1\}\([0-9.]*\).*/\2/p"
 }
 
-mariadb_version() { # the upstream version of the mariadb-server in the resolved set
-  printf '%s\n' "$@" | sed -n 's/^mariadb-server=\([0-9]*:\)\{0,1\}\([0-9.]*\).*/\2/p'
-}
-
+# The root filesystem laid out like docker.io/library/mariadb: the mysql account as 999:999.
 build_mariadb() {
-  local n=$#
-  local rootfs=${*:n-1:1} ref=${*:n:1}
-  local pins=("${@:1:n-2}") sources="$out.sources"
-  debian_sources "$sources"
-  # The essential set as mmdebstrap installs it, then everything else with apt at the pinned
-  # versions, maintainer scripts included (mariadb-server creates its user and directories);
-  # merged /usr like every bookworm system.
-  local essential rest=() pin
-  essential=$(essential_packages)
-  for pin in "${pins[@]}"; do
-    grep -qxF "${pin%%=*}" <<< "$essential" || rest+=("$pin")
-  done
+  local dir=$1 rootfs=$2 ref=$3
   rmdir "$rootfs"
-  mmdebstrap --quiet --variant=essential --include="$(IFS=,; echo "${rest[*]}")" \
-    --hook-dir=/usr/share/mmdebstrap/hooks/merged-usr \
-    --dpkgopt='path-exclude=/usr/share/doc/*' --dpkgopt='path-exclude=/usr/share/man/*' \
-    --dpkgopt='path-exclude=/usr/share/locale/*' --dpkgopt='path-exclude=/usr/share/info/*' \
-    bookworm "$rootfs" "$sources" >&2
-  # What got installed must be what the key names (mmdebstrap reads the mirror afresh).
-  local installed
-  installed=$(dpkg-query --admindir="$rootfs/var/lib/dpkg" -W -f '${Package}=${Version}\n' | sort)
-  for pin in "${pins[@]}"; do
-    grep -qxF "$pin" <<< "$installed" ||
-      die "mmdebstrap installed $(grep "^${pin%%=*}=" <<< "$installed" || echo "no ${pin%%=*}"), not $pin: run apt-get update"
+  cp -a "$dir/rootfs" "$rootfs"
+  # Mount points in-rootfs.sh added for the host's own directories are not the image's.
+  local entry
+  for entry in "$rootfs"/* "$rootfs"/.[!.]*; do
+    [ -e "$entry" ] || [ -L "$entry" ] || continue
+    grep -qxF "${entry##*/}" "$dir/rootfs.entries" || rm -rf "$entry"
   done
-  rm -f "$sources"
   prune "$rootfs"
   # Renumber the mysql account to 999:999 (the official image's ids, which the chart's
   # runAsUser/fsGroup use) and move its files along.
@@ -436,26 +413,67 @@ build_mariadb() {
   # Empty datadir and socket directory, writable like the official image's (chmod 1777).
   rm -rf "${rootfs:?}"/var/lib/mysql/* "${rootfs:?}"/run/mysqld/*
   install -d -m 1777 -o 999 -g 999 "$rootfs/var/lib/mysql" "$rootfs/run/mysqld"
+  local pins
+  mapfile -t pins < "$dir/packages"
   pack "$rootfs" "$ref" "$out" --config.user=999:999 --config.cmd=mariadbd \
     --config.exposedports=3306/tcp --config.volume=/var/lib/mysql \
     --config.env=PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
-    --config.label="org.opencontainers.image.title=MariaDB from Debian bookworm packages" \
-    --config.label="org.opencontainers.image.version=$(mariadb_version "${pins[@]}")"
+    --config.label="org.opencontainers.image.title=MariaDB from Debian trixie packages" \
+    --config.label="org.opencontainers.image.version=$(debian_upstream_version mariadb-server "${pins[@]}")"
   # The package versions, for whoever wants to know what is inside.
-  printf '%s\n' "${pins[@]}" > "${out%.tar}.packages"
+  cp "$dir/packages" "${out%.tar}.packages"
+}
+
+mariadb_ref() {
+  local pins version
+  mapfile -t pins < "$1/packages"
+  version=$(debian_upstream_version mariadb-server "${pins[@]}")
+  [ -n "$version" ] || die "no mariadb-server in $1/packages"
+  echo "docker.io/catalog/mariadb:$version-debian"
 }
 
 mariadb_image() {
+  local dir
+  dir=$(mariadb_rootfs_dir)
+  cached mariadb "$(mariadb_ref "$dir")" "$(cat "$dir/packages")" build_mariadb "$dir"
+}
+
+# mysqld-exporter as prom/mysqld-exporter lays it out (/bin/mysqld_exporter, user nobody): Debian's
+# build (a Go binary linked only against libc) with trixie's libc6, merged /usr.
+build_exporter() {
+  local dir=$1 rootfs=$2 ref=$3 deb link
+  for link in bin lib lib64 sbin; do
+    mkdir -p "$rootfs/usr/$link"
+    ln -s "usr/$link" "$rootfs/$link"
+  done
+  for deb in "$dir"/debs/*.deb; do dpkg-deb -x "$deb" "$rootfs"; done
+  # The package's service files (init script, systemd unit, defaults) run nothing here.
+  rm -rf "$rootfs"/etc/init.d "$rootfs"/etc/default "$rootfs"/usr/lib/systemd
+  ln -s prometheus-mysqld-exporter "$rootfs/usr/bin/mysqld_exporter"
+  prune "$rootfs"
+  drop_empty_dirs "$rootfs"
+  write_accounts "$rootfs" "$static_passwd" "$static_group"
+  install -d -m 1777 "$rootfs/tmp"
+  pack "$rootfs" "$ref" "$out" --config.user=65534:65534 --config.entrypoint=/bin/mysqld_exporter \
+    --config.exposedports=9104/tcp \
+    --config.env=PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
+    --config.label="org.opencontainers.image.title=mysqld-exporter from Debian trixie packages" \
+    --config.label="org.opencontainers.image.version=${ref##*:}"
+  cp "$dir/exporter-packages" "${out%.tar}.packages"
+}
+
+exporter_ref() {
   local pins version
-  local essential
-  essential=$(essential_packages)
-  # shellcheck disable=SC2086 # one word per package
-  mapfile -t pins < <(resolve $essential "${mariadb_packages[@]}")
-  [ ${#pins[@]} -gt 0 ] || die "could not resolve ${mariadb_packages[*]}"
-  version=$(mariadb_version "${pins[@]}")
-  [ -n "$version" ] || die "no mariadb-server version"
-  cached mariadb "docker.io/catalog/mariadb:$version-debian" "$(printf '%s\n' "${pins[@]}")" \
-    build_mariadb "${pins[@]}"
+  mapfile -t pins < "$1/exporter-packages"
+  version=$(debian_upstream_version prometheus-mysqld-exporter "${pins[@]}")
+  [ -n "$version" ] || die "no prometheus-mysqld-exporter in $1/exporter-packages"
+  echo "docker.io/catalog/mysqld-exporter:v$version"
+}
+
+exporter_image() {
+  local dir
+  dir=$(mariadb_rootfs_dir)
+  cached mysqld-exporter "$(exporter_ref "$dir")" "$(cat "$dir/exporter-packages")" build_exporter "$dir"
 }
 
 # --- helm test image: POSIX sh (busybox) and curl ---
@@ -497,25 +515,6 @@ curl_image() {
 module_dir() { # module_dir <module>@<version>: its directory in the module cache (empty: not served)
   (cd "$repo"; GOFLAGS=-mod=mod go mod download -json "$1" 2> /dev/null || true) |
     sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p'
-}
-
-# mysqld_exporter, built inside its module (its own go.mod and go.sum decide the dependencies).
-# The Go module proxy serves v0.16.0 and withholds the chart's v0.17.2 (403), so the cluster runs
-# v0.16.0 under our own name (values/ci.yaml); cached by version.
-exporter_binary() {
-  local out="$bin_dir/mysqld_exporter-$exporter_version"
-  if [ ! -x "$out" ]; then
-    log "go: building mysqld_exporter $exporter_version"
-    local module=github.com/prometheus/mysqld_exporter dir
-    dir=$(module_dir "$module@$exporter_version")
-    [ -n "$dir" ] || die "cannot download $module@$exporter_version from the Go module proxy"
-    mkdir -p "$bin_dir"
-    local v=github.com/prometheus/common/version
-    (cd "$dir" && CGO_ENABLED=0 GOFLAGS=-mod=mod go build -trimpath -o "$out.tmp" \
-      -ldflags "-s -w -X $v.Version=${exporter_version#v} -X $v.Branch=HEAD -X $v.BuildUser=catalog -X $v.BuildDate=19700101-00:00:00" . >&2)
-    mv "$out.tmp" "$out"
-  fi
-  echo "$out"
 }
 
 pause_binary() {
@@ -623,10 +622,10 @@ $(candidate ca-certificates)" build_prometheus "$binary" "$config"
 refs() {
   echo "docker.io/catalog/write-api:$api_tag"
   echo "docker.io/catalog/read-api:$api_tag"
-  local pins
-  pins=$(resolve mariadb-server)
-  echo "docker.io/catalog/mariadb:$(mariadb_version "$pins")-debian"
-  echo "docker.io/catalog/mysqld-exporter:$exporter_version"
+  local dir
+  dir=$(mariadb_rootfs_dir)
+  mariadb_ref "$dir"
+  exporter_ref "$dir"
   echo "docker.io/catalog/curl:$(candidate curl | sed -n 's/^curl=\([0-9]*:\)\{0,1\}\([0-9.]*\).*/\2/p')-debian"
   echo "registry.k8s.io/pause:$pause_version"
   echo "docker.io/catalog/prometheus:$(prometheus_tag)"
@@ -650,12 +649,7 @@ build() {
   only=("$@")
   if wanted write-api || wanted read-api; then api_images; fi
   if wanted mariadb; then mariadb_image; fi
-  if wanted mysqld-exporter; then
-    local exporter
-    exporter=$(exporter_binary)
-    static_image mysqld-exporter "docker.io/catalog/mysqld-exporter:$exporter_version" "$exporter" \
-      /bin/mysqld_exporter 65534:65534 /bin/mysqld_exporter --config.exposedports=9104/tcp
-  fi
+  if wanted mysqld-exporter; then exporter_image; fi
   if wanted curl; then curl_image; fi
   if wanted pause; then
     local pause

@@ -6,7 +6,7 @@ Usage: assert_environments.py <dir> <catalog chart values.yaml>
 values/<env>-<release>.yaml (`helmfile write-values`), <env>-list.json (`helmfile list`),
 <env>-build.yaml (`helmfile build`: the state as helmfile loaded it), for the tofu hand-over
 check: local-from-tofu/ (the same for `local` with .state/infra/local.yaml), and ci-tags.yaml
-(`helmfile template` of ci with the state values mariadbImageTag and curlImageTag).
+(`helmfile template` of ci with the state values mariadbImageTag, exporterImageTag and curlImageTag).
 """
 import copy
 import json
@@ -21,6 +21,8 @@ import prometheus_selection  # noqa: E402
 ENVIRONMENTS = ("local", "staging", "production", "ci")
 out = pathlib.Path(sys.argv[1])
 chart_defaults = yaml.safe_load(pathlib.Path(sys.argv[2]).read_text())
+mysql_chart = pathlib.Path(__file__).resolve().parents[2] / "charts/mysql/values.yaml"
+chart_exporter_tag = yaml.safe_load(mysql_chart.read_text())["metrics"]["image"]["tag"]
 results = {"passed": 0, "failed": 0}
 
 
@@ -265,11 +267,13 @@ check("ci: every container has imagePullPolicy Never (no registry)", ci_images a
 by_image = {image.rsplit(":", 1)[0] for image, _ in ci_images.values()}
 check("ci: images of the APIs, MariaDB (catalog/mariadb), the exporter and the helm test (catalog/curl)",
       by_image == {"catalog/write-api", "catalog/read-api", "docker.io/catalog/mariadb", "docker.io/catalog/mysqld-exporter", "docker.io/catalog/curl"}, by_image)
-check("ci: mysqld-exporter v0.16.0, the release the Go module proxy serves (docs/images.md)",
-      {i for i, _ in ci_images.values() if "mysqld-exporter" in i} == {"docker.io/catalog/mysqld-exporter:v0.16.0"})
+check("ci: mysqld-exporter without exporterImageTag: the chart's default tag",
+      {i for i, _ in ci_images.values() if "mysqld-exporter" in i} == {f"docker.io/catalog/mysqld-exporter:{chart_exporter_tag}"},
+      {i for i, _ in ci_images.values() if "mysqld-exporter" in i})
 tags = images([d for d in yaml.safe_load_all((out / "ci-tags.yaml").read_text()) if d])
-check("ci: mariadbImageTag and curlImageTag set the MariaDB and curl tags",
-      {i for i, _ in tags.values() if "catalog/mariadb" in i} == {"docker.io/catalog/mariadb:10.11.99-test"}
+check("ci: mariadbImageTag, exporterImageTag and curlImageTag set the MariaDB, exporter and curl tags",
+      {i for i, _ in tags.values() if "catalog/mariadb" in i} == {"docker.io/catalog/mariadb:11.8.99-test"}
+      and {i for i, _ in tags.values() if "mysqld-exporter" in i} == {"docker.io/catalog/mysqld-exporter:v0.17.99-test"}
       and {i for i, _ in tags.values() if "catalog/curl" in i} == {"docker.io/catalog/curl:7.88.99-test"},
       sorted({i for i, _ in tags.values()}))
 

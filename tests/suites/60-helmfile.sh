@@ -47,9 +47,9 @@ step "helmfile -e local template --state-values-set imageTag=0.1.0-abc1234"
 helmfile "${offline[@]}" -e local --selector chart-source=repository template --skip-deps \
   --state-values-set imageTag=0.1.0-abc1234 >"$out/local-image-tag.yaml"
 
-step "helmfile -e ci template --state-values-set mariadbImageTag=...,curlImageTag=..."
+step "helmfile -e ci template --state-values-set mariadbImageTag=...,exporterImageTag=...,curlImageTag=..."
 helmfile "${offline[@]}" -e ci --selector chart-source=repository template --skip-deps \
-  --state-values-set mariadbImageTag=10.11.99-test,curlImageTag=7.88.99-test >"$out/ci-tags.yaml"
+  --state-values-set mariadbImageTag=11.8.99-test,exporterImageTag=v0.17.99-test,curlImageTag=7.88.99-test >"$out/ci-tags.yaml"
 
 for env in local staging production ci; do
   step "kubeconform -strict: $env as rendered by helmfile (Kubernetes 1.31.0, monitoring CRDs)"
