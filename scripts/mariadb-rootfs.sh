@@ -18,6 +18,7 @@
 #                        libc, run with the root filesystem's loader), kept out of the rootfs so
 #                        that the rootfs is exactly what the cluster image ships
 #   <key>/debs/          the exporter and libc6 .debs (the cluster's exporter image is made of them)
+#   <key>/done           marks a finished build; its mtime is the last use (unused for 7 days: removed)
 set -euo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -39,6 +40,7 @@ die() { log "ERROR: $*"; exit 1; }
 # trixie's: trixie, trixie-updates, trixie-security from the same mirrors.
 write_sources() {
   local out=$1 codename file
+  # shellcheck source=/dev/null
   codename=$(. /etc/os-release && echo "${VERSION_CODENAME:-}")
   [ -n "$codename" ] || die "no VERSION_CODENAME in /etc/os-release"
   : > "$out"
@@ -172,10 +174,10 @@ build() {
     unpack_exporter "$dir/exporter" "$dir/debs" "${exporter_pins[@]}"
     printf '%s\n' "${pins[@]}" > "$dir/packages"
     printf '%s\n' "${exporter_pins[@]}" > "$dir/exporter-packages"
-    touch "$dir/done"
-    # Older builds: nothing refers to them once the wrappers are rewritten.
-    find "$cache" -mindepth 1 -maxdepth 1 -type d ! -name apt ! -name "$key" -exec rm -rf {} +
   fi
+  # Its last use; builds unused for a week go (other clones' launchers may still use a recent one).
+  touch "$dir/done"
+  find "$cache" -mindepth 2 -maxdepth 2 -name 'done' -mtime +7 -printf '%h\n' | xargs -r rm -rf
   echo "$dir"
 }
 
