@@ -160,22 +160,17 @@ impl<Own: OwnCommand> Cli<Own> {
             }
         };
         runtime.block_on(async {
-            let tracer = match crate::telemetry::init_tracing(self.service, &settings.log) {
-                Ok(tracer) => tracer,
-                Err(error) => {
-                    eprintln!("{error}");
-                    return ExitCode::from(2);
-                }
-            };
-            let code = match work(settings).await {
+            if let Err(error) = crate::telemetry::init_tracing(&settings.log) {
+                eprintln!("{error}");
+                return ExitCode::from(2);
+            }
+            match work(settings).await {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(error) => {
                     tracing::error!(error = format!("{error:#}"), "exiting after an error");
                     ExitCode::FAILURE
                 }
-            };
-            let _ = tracer.shutdown();
-            code
+            }
         })
     }
 

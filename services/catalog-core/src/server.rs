@@ -13,7 +13,7 @@ use axum::middleware::{from_fn, from_fn_with_state};
 use axum::routing::get;
 use sea_orm::DatabaseConnection;
 use tokio::net::TcpListener;
-use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::request_id::{PropagateRequestIdLayer, SetRequestIdLayer};
 use utoipa::openapi::OpenApi;
 
 use crate::auth::{self, Authenticator};
@@ -23,7 +23,7 @@ use crate::health::{self, Readiness, Shutdown};
 use crate::http;
 use crate::limits;
 use crate::request_framing;
-use crate::request_id::X_REQUEST_ID;
+use crate::request_id::{MakeFastRequestId, X_REQUEST_ID};
 use crate::telemetry::Metrics;
 
 /// What every handler may need.
@@ -268,7 +268,7 @@ fn api_router(
         .layer(PropagateRequestIdLayer::new(X_REQUEST_ID.clone()))
         .layer(SetRequestIdLayer::new(
             X_REQUEST_ID.clone(),
-            MakeRequestUuid,
+            MakeFastRequestId,
         ))
         .layer(from_fn(http::drop_unacceptable_request_id))
 }

@@ -2,8 +2,9 @@
 //!
 //! - Logs: `tracing` events as JSON lines (or pretty, for humans), each carrying the request id
 //!   and trace id of the request span it happened in.
-//! - Traces: W3C trace context (`traceparent`) is taken from requests, so our trace ids join the
-//!   caller's trace. Spans are not exported anywhere yet; the trace id is what links logs.
+//! - Traces: the trace id of a request's W3C `traceparent` is taken into its log lines, so they
+//!   join the caller's trace (a request without one gets a new id). No spans are built or
+//!   exported: that would cost every request for nothing to consume them.
 //! - Metrics: OpenTelemetry instruments, exported by OpenTelemetry's Prometheus exporter into a
 //!   registry that the admin port serves at `/metrics`.
 
@@ -13,11 +14,8 @@ use opentelemetry::KeyValue;
 use opentelemetry::metrics::{
     Histogram, Meter, MeterProvider as _, ObservableGauge, UpDownCounter,
 };
-use opentelemetry::trace::TracerProvider as _;
 use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::metrics::SdkMeterProvider;
-use opentelemetry_sdk::propagation::TraceContextPropagator;
-use opentelemetry_sdk::trace::SdkTracerProvider;
 use prometheus::{Encoder, TextEncoder};
 use sea_orm::DatabaseConnection;
 use tracing_subscriber::layer::SubscriberExt;
@@ -32,14 +30,8 @@ const LATENCY_BUCKETS_SECONDS: [f64; 14] = [
     0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 7.5, 10.0,
 ];
 
-/// Installs the global log subscriber and trace propagator. Call once, from `main`.
-/// Returns the tracer provider, to be shut down at exit.
-pub fn init_tracing(service: Service, log: &LogSettings) -> anyhow::Result<SdkTracerProvider> {
-    opentelemetry::global::set_text_map_propagator(TraceContextPropagator::new());
-    let provider = SdkTracerProvider::builder()
-        .with_resource(resource(service))
-        .build();
-    let tracer = provider.tracer(service.name());
+/// Installs the global log subscriber. Call once, from `main`.
+pub fn init_tracing(log: &LogSettings) -> anyhow::Result<()> {
     let filter = EnvFilter::try_new(&log.level)
         .map_err(|e| anyhow::anyhow!("configuration error: log.level: {e}"))?;
     let format = match log.format {
@@ -54,9 +46,8 @@ pub fn init_tracing(service: Service, log: &LogSettings) -> anyhow::Result<SdkTr
     tracing_subscriber::registry()
         .with(filter)
         .with(format)
-        .with(tracing_opentelemetry::layer().with_tracer(tracer))
         .try_init()?;
-    Ok(provider)
+    Ok(())
 }
 
 fn resource(service: Service) -> Resource {
