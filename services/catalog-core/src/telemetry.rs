@@ -24,6 +24,7 @@ use tracing_subscriber::{EnvFilter, Layer};
 
 use crate::config::{LogFormat, LogSettings, Service};
 use crate::health::Readiness;
+use crate::json_log::{JsonLines, JsonMembers};
 
 /// Request and database latencies: from 1 ms to 10 s.
 const LATENCY_BUCKETS_SECONDS: [f64; 14] = [
@@ -36,10 +37,8 @@ pub fn init_tracing(log: &LogSettings) -> anyhow::Result<()> {
         .map_err(|e| anyhow::anyhow!("configuration error: log.level: {e}"))?;
     let format = match log.format {
         LogFormat::Json => tracing_subscriber::fmt::layer()
-            .json()
-            .flatten_event(true)
-            .with_current_span(true)
-            .with_span_list(false)
+            .event_format(JsonLines)
+            .fmt_fields(JsonMembers)
             .boxed(),
         LogFormat::Pretty => tracing_subscriber::fmt::layer().boxed(),
     };
