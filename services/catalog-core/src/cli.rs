@@ -164,13 +164,15 @@ impl<Own: OwnCommand> Cli<Own> {
                 eprintln!("{error}");
                 return ExitCode::from(2);
             }
-            match work(settings).await {
+            let code = match work(settings).await {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(error) => {
                     tracing::error!(error = format!("{error:#}"), "exiting after an error");
                     ExitCode::FAILURE
                 }
-            }
+            };
+            crate::telemetry::flush_logs();
+            code
         })
     }
 
