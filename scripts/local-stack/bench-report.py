@@ -1,12 +1,14 @@
 #!/usr/bin/env python3
 """Writes docs/benchmarks.md (Markdown, on stdout) from one `make bench` run's results directory:
-k6 summaries (bench-<op>-summary.json, write-burst-summary.json), the per-step *.env files and
-lag.txt written by scripts/local-stack/bench.sh. Every number comes from that run.
+wrk outputs and counters (wrk-<op>-<target>.*), k6 summaries (bench-<op>-summary.json,
+write-burst-summary.json), the per-step *.env files and lag.txt written by
+scripts/local-stack/bench.sh. Every number comes from that run.
 
 usage: bench-report.py RESULTS_DIR
 """
 import json
 import pathlib
+import re
 import sys
 
 OPS = [("get", "GET /api/read/v1/items/{id}", "select"), ("list", "GET /api/read/v1/items?limit=20", "select"),
@@ -28,6 +30,41 @@ def summary(results, name):
 def trend(metrics, name):
     values = metrics[name]["values"]
     return values["med"], values["p(95)"], values["p(99)"]
+
+
+WRK_OPS = [("get", "GET /api/read/v1/items/{id}"), ("list", "GET /api/read/v1/items?limit=20"),
+           ("create", "POST /api/write/v1/items")]
+# MariaDB's counters of the commands a client sends (Com_select and Com_insert also count prepared
+# executions, so they are not round trips of their own).
+COMMANDS = [("Com_admin_commands", "ping"), ("Com_stmt_execute", "execute"), ("Com_stmt_prepare", "prepare"),
+            ("Com_begin", "BEGIN"), ("Com_commit", "COMMIT"), ("Com_rollback", "ROLLBACK")]
+TARGET_RATIO = 1.3
+
+
+def wrk_ms(text):
+    value, unit = re.fullmatch(r"([\d.]+)(us|ms|s)", text).groups()
+    return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+
+
+def wrk(results, op, target):
+    """requests, req/s, p50 ms, p99 ms, failed responses, CPU and command counts of one wrk run."""
+    text = (results / f"wrk-{op}-{target}.txt").read_text()
+    requests = int(re.search(r"(\d+) requests in", text).group(1))
+    rate = float(re.search(r"Requests/sec:\s+([\d.]+)", text).group(1))
+    p50 = wrk_ms(re.search(r"\s50%\s+(\S+)", text).group(1))
+    p99 = wrk_ms(re.search(r"\s99%\s+(\S+)", text).group(1))
+    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", text)
+    errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", text)
+    failed = (int(non2xx.group(1)) if non2xx else 0) + (sum(map(int, errors.groups())) if errors else 0)
+    usage = env(results / f"wrk-{op}-{target}.env")
+    before = env(results / f"wrk-{op}-{target}.before")
+    after = env(results / f"wrk-{op}-{target}.after")
+    commands = {name: (int(after[name]) - int(before[name])) / requests for name, _ in COMMANDS}
+    return {
+        "requests": requests, "rate": rate, "p50": p50, "p99": p99, "failed": failed,
+        "cpu_us": float(usage["cpu_server"]) / requests * 1e6, "db_us": float(usage["cpu_db"]) / requests * 1e6,
+        "commands": commands,
+    }
 
 
 def promql_scalar(path):
@@ -61,9 +98,33 @@ def main():
     w(f"| memory | {int(machine['mem_total_kb']) / 1024 / 1024:.1f} GiB |")
     w(f"| kernel | {machine['kernel']} |")
     w(f"| MariaDB / nginx / k6 | {machine['mariadb']} / {machine['nginx']} / {machine['k6']} |")
-    w(f"| load average before the run | {machine['load_before']} |")
+    w(f"| load average (1, 5, 15 min): at start / before wrk / at end | {machine['load_start']} / "
+      f"{machine['load_before_wrk']} / {machine['load_end']} |")
+    w(f"| wrk | {machine['wrk']}, {machine['wrk_connections']} connections, one thread, "
+      f"{machine['wrk_duration']} per operation and server |")
     w(f"| commit | {machine['commit']} |")
     w(f"| concurrency | {machine['vus']} k6 VUs (closed loop), {machine['duration']} per operation |\n")
+
+    w("## CPU per request: the APIs and their raw floor (wrk, same run)\n")
+    w("wrk (one thread, closed loop) straight at each server, no proxy. The floor (services/bench-floor) serves "
+      "the same GET, list and create with axum and the same sqlx pool settings, hand-written prepared statements "
+      "and nothing else: no telemetry, validation, authentication, problem documents or middleware; its create is "
+      "one INSERT and the GTID read on one connection. CPU is the process's utime + stime (/proc) over the run "
+      "divided by its requests; mariadbd's likewise (the replica for reads, the primary for creates). Database "
+      "commands are MariaDB's own counters (SHOW GLOBAL STATUS) over the run divided by its requests; "
+      "round trips are their sum. Ratio: the API's server CPU per request ÷ the floor's "
+      f"(target ≤ {TARGET_RATIO}).\n")
+    w("| operation | server | req/s | p50 | p99 | failed | server CPU µs/req | mariadbd CPU µs/req "
+      "| DB commands/req (" + " / ".join(label for _, label in COMMANDS) + ") | round trips/req | API ÷ floor |")
+    w("|---|---|---:|---:|---:|---:|---:|---:|---|---:|---:|")
+    for op, label in WRK_OPS:
+        api, floor = wrk(results, op, "api"), wrk(results, op, "floor")
+        for target, run in (("API", api), ("floor", floor)):
+            ratio = f"{api['cpu_us'] / floor['cpu_us']:.2f}" if target == "API" else ""
+            counts = " / ".join(f"{run['commands'][name]:.2f}" for name, _ in COMMANDS)
+            w(f"| {label} | {target} | {run['rate']:,.0f} | {run['p50']:.2f} ms | {run['p99']:.2f} ms | {run['failed']} "
+              f"| {run['cpu_us']:.0f} | {run['db_us']:.0f} | {counts} | {sum(run['commands'].values()):.2f} | {ratio} |")
+    w("")
 
     w("## Baselines (the physical floor, same run)\n")
     w("| baseline | throughput | p50 | p95 | p99 |\n|---|---:|---:|---:|---:|")
@@ -93,8 +154,9 @@ def main():
           f"| {int(usage['peak_rss_kb_write_api']) / 1024:.1f} / {int(usage['peak_rss_kb_read_api']) / 1024:.1f} MiB |")
     w("\nCPU-seconds are each process's utime + stime (/proc) over the operation's run, divided by its requests. "
       "Peak RSS is the process's high-water mark (VmHWM) at the end of that run. Creates and updates are compared "
-      "with the insert baseline, though each does more on the primary than one INSERT (a create also reads the new "
-      "row back, an update reads it under a lock first); GET and list with the point-select baseline.\n")
+      "with the insert baseline, though each does more on the primary than one INSERT (a create also reads the "
+      "GTID of its commit, an update reads the row under a lock first in a transaction); GET and list with the "
+      "point-select baseline.\n")
 
     w("## Idle footprint and start-up\n")
     w("| | write-api | read-api |\n|---|---:|---:|")

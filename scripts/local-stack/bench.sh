@@ -3,14 +3,20 @@
 # build, free ports, .state/bench), runs fixed k6 scenarios and both baselines in the same run, and
 # writes docs/benchmarks.md (also printed). Only 127.0.0.1 is ever targeted.
 #
-#   per operation (GET by id, list, create, update) at VUS concurrent clients for DURATION:
+#   CPU per request (wrk, a light closed-loop client, WRK_CONNECTIONS connections for
+#     WRK_DURATION, straight at each server): GET by id, list and create on the API and on its raw
+#     floor (services/bench-floor: axum + the same sqlx, hand-written statements, no telemetry),
+#     one after the other in the same run: req/s, p50/p99, server and mariadbd CPU µs per request,
+#     the database commands per request from MariaDB's counters, and the API ÷ floor ratio
+#   per operation (GET by id, list, create, update) through the proxy at VUS k6 clients for DURATION:
 #     throughput, p50/p95/p99, CPU-seconds per 1 000 requests of each API process, peak RSS
 #   idle RSS and process-start-to-ready time of each API
 #   replica lag under the write burst (loadtest/scenarios/write-burst.js)
 #   baselines: the same point-select and insert straight on MariaDB (mariadb-slap, no HTTP), and
 #     nginx answering a static 200 (the HTTP floor); our figures as ratios against them
 #
-# Environment: VUS (default 8), DURATION (default 20s), BENCH_OUT (default docs/benchmarks.md).
+# Environment: VUS (default 8), DURATION (default 20s), WRK_CONNECTIONS (default 8), WRK_DURATION
+# (default 15s), BENCH_OUT (default docs/benchmarks.md).
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -18,14 +24,20 @@ export PATH="$root/bin:$root/.venv/bin:$PATH"
 export STACK_DIR="$root/.state/bench" STACK_PORTS=free STACK_PROFILE=release STACK_SCRAPE_INTERVAL=2s
 vus=${VUS:-8}
 duration=${DURATION:-20s}
+wrk_connections=${WRK_CONNECTIONS:-8}
+wrk_duration=${WRK_DURATION:-15s}
 out=${BENCH_OUT:-$root/docs/benchmarks.md}
 stack="$root/scripts/local-stack/stack.sh"
+load_start=$(cut -d' ' -f1-3 /proc/loadavg)
 results="$STACK_DIR/bench"
 
 log() { printf '[bench] %s\n' "$*"; }
-trap '"$stack" down > /dev/null 2>&1 || true' EXIT
+floor_pids=()
+stop_floors() { for pid in "${floor_pids[@]}"; do kill "$pid" 2> /dev/null || true; done; }
+trap 'stop_floors; "$stack" down > /dev/null 2>&1 || true' EXIT
 
 "$stack" clean > /dev/null
+cargo build --quiet --release --locked -p bench-floor --manifest-path "$root/Cargo.toml"
 "$stack" up | grep '^\[stack\]'
 # shellcheck source=/dev/null
 . "$STACK_DIR/stack.env"
@@ -57,6 +69,79 @@ k6_run() { # k6_run SCENARIO [-e NAME=value...]
 log "warm-up: 5 s of creates"
 k6_run fixed-concurrency -e OP=create -e VUS=4 -e DURATION=5s -e SEED_ITEMS=1 > /dev/null
 
+root_sql() {
+  mariadb --no-defaults --user=root --password="$(cat "$STACK_DIR/secrets/root/password")" \
+    --socket="$STACK_DIR/mysql-$1/run/mysqld.sock" -N -B -e "$2"
+}
+# cpu_of PID: utime + stime of any process so far, in seconds.
+cpu_of() { awk -v ticks="$(getconf CLK_TCK)" '{ sub(/.*\) /, ""); print ($12 + $13) / ticks }' "/proc/$1/stat"; }
+db_counters=(Com_admin_commands Com_stmt_execute Com_stmt_prepare Com_begin Com_commit Com_rollback)
+# counters N: NAME=value lines of MariaDB pod N's command counters.
+counters() {
+  root_sql "$1" "SHOW GLOBAL STATUS WHERE Variable_name IN ($(printf "'%s'," "${db_counters[@]}" | sed 's/,$//'))" \
+    | awk '{ print $1 "=" $2 }'
+}
+
+# The raw floors: one in front of each database, as the APIs are.
+log "starting the raw floor servers (services/bench-floor)"
+read -r floor_read_port floor_write_port < <(python3 "$root/scripts/lib/free_ports.py" 2)
+start_floor() { # start_floor PORT MYSQL_PORT ACCOUNT
+  FLOOR_PORT=$1 FLOOR_DB_PORT=$2 FLOOR_DB_USER="$(cat "$STACK_DIR/secrets/$3/username")" \
+    FLOOR_DB_PASSWORD="$(cat "$STACK_DIR/secrets/$3/password")" \
+    "$root/target/release/bench-floor" > "$results/floor-$3.log" 2>&1 &
+  floor_pids+=($!)
+}
+start_floor "$floor_read_port" "$STACK_MYSQL_1_PORT" catalog-reader
+floor_read_pid=${floor_pids[-1]}
+start_floor "$floor_write_port" "$STACK_MYSQL_0_PORT" catalog-writer
+floor_write_pid=${floor_pids[-1]}
+for port in "$floor_read_port" "$floor_write_port"; do
+  for _ in $(seq 50); do curl -fs -o /dev/null "http://127.0.0.1:$port/api/read/v1/items" && break; sleep 0.1; done
+done
+
+token=$("$root/scripts/catalog-token.py" mint --key "$AUTH_KEY_FILE" --issuer "$AUTH_ISSUER" \
+  --audience "$AUTH_AUDIENCE" --subject bench --ttl 3600)
+some_item=$(curl -fsS "http://127.0.0.1:$STACK_READ_API_PORT/api/read/v1/items?limit=1" | jq -r '.items[0].id')
+root_sql 1 "SELECT MASTER_GTID_WAIT('$(root_sql 0 "SELECT @@gtid_binlog_pos")', 60)" | grep -qx 0
+load_before_wrk=$(cut -d' ' -f1-3 /proc/loadavg)
+
+# wrk_measure OP TARGET PID MYSQL_N URL [SCRIPT ARGUMENTS...]: wrk against URL (with a Lua
+# script and its arguments); the server's and the database's CPU and the database's command
+# counters around it, into $results/wrk-OP-TARGET.*.
+wrk_measure() {
+  local op=$1 target=$2 pid=$3 n=$4 url=$5; shift 5
+  local -a script=()
+  if [ $# -gt 0 ]; then script=(-s "$1"); shift; fi
+  local mysqld before_server before_db
+  mysqld=$(cat "$STACK_DIR/run/mysql-$n.pid")
+  counters "$n" > "$results/wrk-$op-$target.before"
+  before_server=$(cpu_of "$pid"); before_db=$(cpu_of "$mysqld")
+  wrk -t1 -c"$wrk_connections" -d"$wrk_duration" --latency "${script[@]}" "$url" -- "$@" \
+    > "$results/wrk-$op-$target.txt"
+  {
+    echo "cpu_server=$(difference "$(cpu_of "$pid")" "$before_server")"
+    echo "cpu_db=$(difference "$(cpu_of "$mysqld")" "$before_db")"
+  } > "$results/wrk-$op-$target.env"
+  counters "$n" > "$results/wrk-$op-$target.after"
+}
+for target in api floor; do
+  if [ "$target" = api ]; then
+    read_base="http://127.0.0.1:$STACK_READ_API_PORT" write_base="http://127.0.0.1:$STACK_WRITE_API_PORT"
+    read_pid=$(pid_of read-api) write_pid=$(pid_of write-api)
+  else
+    read_base="http://127.0.0.1:$floor_read_port" write_base="http://127.0.0.1:$floor_write_port"
+    read_pid=$floor_read_pid write_pid=$floor_write_pid
+  fi
+  log "wrk, $target: GET by id, list, create, $wrk_connections connections for $wrk_duration each"
+  wrk_measure get "$target" "$read_pid" 1 "$read_base/api/read/v1/items/$some_item"
+  wrk_measure list "$target" "$read_pid" 1 "$read_base/api/read/v1/items?limit=20"
+  wrk_measure create "$target" "$write_pid" 0 "$write_base/api/write/v1/items" \
+    "$root/loadtest/wrk/create.lua" "$token" "wrk-$target-$(date +%s)"
+done
+stop_floors
+log "waiting for the replica to apply the creates"
+root_sql 1 "SELECT MASTER_GTID_WAIT('$(root_sql 0 "SELECT @@gtid_binlog_pos")', 300)" | grep -qx 0
+
 for op in get list create update; do
   log "$op: $vus VUs for $duration"
   before_w=$(cpu_seconds write-api); before_r=$(cpu_seconds read-api)
@@ -78,10 +163,6 @@ slap() { # slap PORT ACCOUNT QUERIES QUERY: mariadb-slap at $vus clients; prints
     --password="$(cat "$STACK_DIR/secrets/$2/password")" --create-schema=catalog --no-drop \
     --concurrency="$vus" --iterations=1 --number-of-queries="$3" --query="$4" \
     | awk '/Average number of seconds/ { print $(NF-1) }'
-}
-root_sql() {
-  mariadb --no-defaults --user=root --password="$(cat "$STACK_DIR/secrets/root/password")" \
-    --socket="$STACK_DIR/mysql-$1/run/mysqld.sock" -N -B -e "$2"
 }
 log "baseline: MariaDB point-select (replica) and insert (primary), mariadb-slap, $vus clients over TCP"
 some_id=$(root_sql 1 "SELECT HEX(id) FROM catalog.items ORDER BY RAND() LIMIT 1")
@@ -134,7 +215,12 @@ echo "burst_k6_status=$burst_status" > "$results/burst.env"
   echo "mariadb=$(mariadbd --version | awk '{ print $3 }')"
   echo "nginx=$(nginx -v 2>&1 | sed 's|.*/||')"
   echo "k6=$(k6 version | awk '{ print $2 }')"
-  echo "load_before=$(cut -d' ' -f1-3 /proc/loadavg)"
+  echo "wrk=$(wrk -v 2>&1 | awk 'NR == 1 { print $2 }')"
+  echo "wrk_connections=$wrk_connections"
+  echo "wrk_duration=$wrk_duration"
+  echo "load_start=$load_start"
+  echo "load_before_wrk=$load_before_wrk"
+  echo "load_end=$(cut -d' ' -f1-3 /proc/loadavg)"
   echo "vus=$vus"
   echo "duration=$duration"
   echo "commit=$(git -C "$root" rev-parse --short HEAD)"

@@ -9,7 +9,7 @@
 use std::collections::HashMap;
 use std::num::NonZeroU32;
 use std::path::Path;
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
 use axum::extract::{Request, State};
@@ -32,6 +32,8 @@ use crate::error::ApiError;
 
 /// The most keys kept from a JWKS document; an issuer publishes a handful.
 const MAX_JWKS_KEYS: usize = 32;
+/// The most verified tokens remembered (see [`VerifiedTokens`]); all are forgotten when full.
+const MAX_VERIFIED_TOKENS: usize = 1024;
 /// The security scheme's name in the OpenAPI documents.
 const SCHEME: &str = "bearerAuth";
 /// Longer subjects are refused: the subject goes into every log line of the request.
@@ -44,11 +46,70 @@ pub struct Authenticator {
     permission_claim: String,
     permission: String,
     per_subject: Option<DefaultKeyedRateLimiter<String>>,
+    verified: VerifiedTokens,
 }
 
 enum Keys {
     Pem(DecodingKey),
     Jwks(Arc<JwksKeys>),
+}
+
+/// The key set tokens are verified against now (None: the PEM key, which never changes).
+type KeySet = Option<Arc<HashMap<String, DecodingKey>>>;
+
+impl Keys {
+    fn current(&self) -> KeySet {
+        match self {
+            Keys::Pem(_) => None,
+            Keys::Jwks(jwks) => Some(jwks.current()),
+        }
+    }
+}
+
+/// Tokens that passed verification, by their exact text: checking an ES256 or RS256 signature
+/// costs several times the rest of a write, and a client sends one token with many requests.
+/// A remembered token is taken again only while it has not expired (with the leeway) and the
+/// key set it was verified with is still the current one: a JWKS refresh, which may drop its
+/// key, makes every token verified before it be checked again in full.
+#[derive(Default)]
+struct VerifiedTokens(Mutex<HashMap<Box<str>, Verified>>);
+
+struct Verified {
+    subject: String,
+    expires: u64,
+    keys: KeySet,
+}
+
+impl VerifiedTokens {
+    fn recall(&self, token: &str, keys: &KeySet, leeway: u64) -> Option<String> {
+        let now = jsonwebtoken::get_current_timestamp();
+        let remembered = self.lock();
+        let verified = remembered.get(token)?;
+        let same_keys = match (&verified.keys, keys) {
+            (None, None) => true,
+            (Some(then), Some(now)) => Arc::ptr_eq(then, now),
+            _ => false,
+        };
+        (same_keys && verified.expires.saturating_add(leeway) >= now)
+            .then(|| verified.subject.clone())
+    }
+
+    fn remember(&self, token: &str, subject: &str, expires: u64, keys: KeySet) {
+        let mut remembered = self.lock();
+        if remembered.len() >= MAX_VERIFIED_TOKENS {
+            remembered.clear();
+        }
+        let verified = Verified {
+            subject: subject.to_owned(),
+            expires,
+            keys,
+        };
+        remembered.insert(token.into(), verified);
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Box<str>, Verified>> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner())
+    }
 }
 
 /// Why a request was refused; logged, and answered without the reason.
@@ -95,6 +156,7 @@ impl Authenticator {
             permission_claim: auth.permission_claim.clone(),
             permission: auth.permission.clone(),
             per_subject,
+            verified: VerifiedTokens::default(),
         })
     }
 
@@ -129,6 +191,14 @@ impl Authenticator {
 
     async fn verify(&self, headers: &HeaderMap) -> Result<String, Refusal> {
         let token = bearer_token(headers)?;
+        // Taken before the key: a refresh meanwhile makes the token be checked again next time.
+        let key_set = self.keys.current();
+        if let Some(subject) = self
+            .verified
+            .recall(token, &key_set, self.validation.leeway)
+        {
+            return Ok(subject);
+        }
         let header = jsonwebtoken::decode_header(token).map_err(|_| Refusal::Malformed)?;
         let key = match &self.keys {
             Keys::Pem(key) => key.clone(),
@@ -146,6 +216,9 @@ impl Authenticator {
         if !grants(claims.get(&self.permission_claim), &self.permission) {
             tracing::Span::current().record("subject", &subject);
             return Err(Refusal::NotPermitted);
+        }
+        if let Some(expires) = claims.get("exp").and_then(Value::as_u64) {
+            self.verified.remember(token, &subject, expires, key_set);
         }
         Ok(subject)
     }
@@ -477,6 +550,29 @@ fn pick(keys: &HashMap<String, DecodingKey>, kid: Option<&str>) -> Option<Decodi
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_verified_token_is_recalled_only_unexpired_and_with_the_same_keys() {
+        let now = jsonwebtoken::get_current_timestamp();
+        let keys: KeySet = Some(Arc::default());
+        let verified = VerifiedTokens::default();
+        verified.remember("good", "alice", now + 60, keys.clone());
+        verified.remember("old", "bob", now - 31, keys.clone());
+        assert_eq!(verified.recall("good", &keys, 30), Some("alice".into()));
+        assert_eq!(
+            verified.recall("old", &keys, 30),
+            None,
+            "expired past the leeway"
+        );
+        assert_eq!(verified.recall("other", &keys, 30), None);
+        let refreshed: KeySet = Some(Arc::default());
+        assert_eq!(
+            verified.recall("good", &refreshed, 30),
+            None,
+            "keys refreshed"
+        );
+        assert_eq!(verified.recall("good", &None, 30), None);
+    }
     use serde_json::json;
 
     #[test]

@@ -160,13 +160,10 @@ impl<Own: OwnCommand> Cli<Own> {
             }
         };
         runtime.block_on(async {
-            let tracer = match crate::telemetry::init_tracing(self.service, &settings.log) {
-                Ok(tracer) => tracer,
-                Err(error) => {
-                    eprintln!("{error}");
-                    return ExitCode::from(2);
-                }
-            };
+            if let Err(error) = crate::telemetry::init_tracing(&settings.log) {
+                eprintln!("{error}");
+                return ExitCode::from(2);
+            }
             let code = match work(settings).await {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(error) => {
@@ -174,7 +171,7 @@ impl<Own: OwnCommand> Cli<Own> {
                     ExitCode::FAILURE
                 }
             };
-            let _ = tracer.shutdown();
+            crate::telemetry::flush_logs();
             code
         })
     }

@@ -1,97 +1,125 @@
-//! HTTP plumbing both binaries share: the request span, RED metrics, the request timeout and
-//! problem+json for unknown routes and methods.
+//! HTTP plumbing both binaries share: the request id, span and log line, RED metrics, the
+//! request timeout (all in [`serve_request`]) and problem+json for unknown routes and methods.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::body::Body;
 use axum::extract::{MatchedPath, Request, State};
-use axum::http::{HeaderMap, HeaderName, Method, header};
+use axum::http::{HeaderName, Method, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use opentelemetry::KeyValue;
-use opentelemetry::trace::TraceContextExt;
 use sea_orm::DatabaseConnection;
 use tracing::Instrument;
-use tracing_opentelemetry::OpenTelemetrySpanExt;
 
 use crate::error::{ApiError, PoolTimedOut};
 use crate::request_id::{self, X_REQUEST_ID};
 use crate::telemetry::Metrics;
 
-/// Opens the request span (request id, trace id from `traceparent`, method, path), makes the
-/// request id available to error responses, and logs one line per request.
-pub async fn request_context(request: Request, next: Next) -> Response {
-    let request_id = request
+/// What [`serve_request`] needs.
+pub struct RequestLayers {
+    pub metrics: Arc<Metrics>,
+    pub db: DatabaseConnection,
+    pub timeout: Duration,
+}
+
+/// Everything around a routed request, in one middleware rather than one layer each (every
+/// layer costs each request a boxed service clone and a future), outermost first:
+/// - the request id: the client's `X-Request-Id` when acceptable, else a generated one, set on
+///   the request, on the response and for error responses;
+/// - the request span (request id, trace id, method, path) and one log line per request. The
+///   trace id is the caller's, from a valid W3C `traceparent`, so our log lines join its trace;
+///   else a new one. No OpenTelemetry span is built: nothing exports spans;
+/// - RED metrics per route template (it runs after routing, so it sees the template);
+/// - the request timeout, whose 503 the metrics and the log line record like any answer;
+/// - telling a pool timeout of overload from one of an outage.
+pub async fn serve_request(
+    State(layers): State<Arc<RequestLayers>>,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    let request_id = match request.headers().get(&X_REQUEST_ID) {
+        Some(id) if request_id::is_acceptable(id) => id.clone(),
+        _ => request_id::generate(),
+    };
+    request
+        .headers_mut()
+        .insert(X_REQUEST_ID.clone(), request_id.clone());
+    let trace_id = request
         .headers()
-        .get(&X_REQUEST_ID)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_owned();
-    let parent = opentelemetry::global::get_text_map_propagator(|propagator| {
-        propagator.extract(&opentelemetry_http_headers(request.headers()))
-    });
+        .get(&TRACEPARENT)
+        .and_then(|v| trace_id_of(v.as_bytes()))
+        .unwrap_or_else(request_id::unique_random);
+    // Acceptable ids are printable ASCII.
+    let id_text = request_id.to_str().unwrap_or_default().to_owned();
     let span = tracing::info_span!(
         "request",
-        request_id = %request_id,
-        trace_id = tracing::field::Empty,
+        request_id = %id_text,
+        trace_id = %format_args!("{trace_id:032x}"),
         subject = tracing::field::Empty,
         method = %request.method(),
         path = %request.uri().path(),
     );
-    let _ = span.set_parent(parent);
-    let trace_id = span.context().span().span_context().trace_id();
-    span.record("trace_id", tracing::field::display(trace_id));
-    let started = Instant::now();
-    let response = request_id::scope(request_id, next.run(request))
+    let mut record = RequestRecord::start(layers.metrics.clone(), &request);
+    let timeout = layers.timeout;
+    let served = async move {
+        match tokio::time::timeout(timeout, next.run(request)).await {
+            Ok(response) => tell_overload_from_outage(&layers.db, response),
+            Err(_) => ApiError::Unavailable(format!(
+                "the request took longer than {} ms",
+                timeout.as_millis()
+            ))
+            .into_response(),
+        }
+    };
+    let mut response = request_id::scope(id_text, served)
         .instrument(span.clone())
         .await;
+    let status = response.status().as_u16();
+    record.status = Some(status);
+    response
+        .headers_mut()
+        .entry(&X_REQUEST_ID)
+        .or_insert(request_id);
     let _entered = span.enter();
     tracing::info!(
-        status = response.status().as_u16(),
-        duration_ms = started.elapsed().as_secs_f64() * 1000.0,
+        status,
+        duration_ms = record.started.elapsed().as_secs_f64() * 1000.0,
         "request completed"
     );
     response
 }
 
-/// Drops a client-sent `X-Request-Id` that is too long or not printable, so that the id layer
-/// generates one instead: the header, the problem body and the log line then all show it.
-pub async fn drop_unacceptable_request_id(mut request: Request, next: Next) -> Response {
-    if let Some(id) = request.headers().get(&X_REQUEST_ID)
-        && !request_id::is_acceptable(id)
-    {
-        request.headers_mut().remove(&X_REQUEST_ID);
-    }
-    next.run(request).await
-}
+static TRACEPARENT: HeaderName = HeaderName::from_static("traceparent");
 
-/// Adapts an axum header map to OpenTelemetry's propagator interface.
-fn opentelemetry_http_headers(headers: &HeaderMap) -> HeaderExtractor<'_> {
-    HeaderExtractor(headers)
-}
-
-struct HeaderExtractor<'a>(&'a HeaderMap);
-
-impl opentelemetry::propagation::Extractor for HeaderExtractor<'_> {
-    fn get(&self, key: &str) -> Option<&str> {
-        self.0.get(key).and_then(|v| v.to_str().ok())
-    }
-    fn keys(&self) -> Vec<&str> {
-        self.0.keys().map(HeaderName::as_str).collect()
-    }
-}
-
-/// RED metrics per route template (never the raw path, which would explode cardinality).
-pub async fn record_metrics(
-    State(metrics): State<Arc<Metrics>>,
-    request: Request,
-    next: Next,
-) -> Response {
-    let mut record = RequestRecord::start(metrics, &request);
-    let response = next.run(request).await;
-    record.status = Some(response.status().as_u16());
-    response
+/// The trace id of a W3C `traceparent` (`version-traceid-parentid-flags`, lowercase hex), or
+/// None when it is not valid: version `ff`, an all-zero id, or (version 00) anything after the
+/// flags. Later versions may append fields, which are ignored.
+fn trace_id_of(traceparent: &[u8]) -> Option<u128> {
+    let text = std::str::from_utf8(traceparent).ok()?.trim();
+    let mut fields = text.split('-');
+    let (version, trace_id, parent_id, flags) = (
+        fields.next()?,
+        fields.next()?,
+        fields.next()?,
+        fields.next()?,
+    );
+    let hex = |field: &str, len: usize| {
+        field.len() == len
+            && field
+                .bytes()
+                .all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+    };
+    let valid = hex(version, 2)
+        && version != "ff"
+        && hex(trace_id, 32)
+        && hex(parent_id, 16)
+        && hex(flags, 2)
+        && (version != "00" || fields.next().is_none())
+        && parent_id.bytes().any(|b| b != b'0');
+    let trace_id = u128::from_str_radix(trace_id, 16).ok()?;
+    (valid && trace_id != 0).then_some(trace_id)
 }
 
 /// nginx's "client closed request": a request whose future was dropped before it answered.
@@ -169,30 +197,9 @@ impl Drop for RequestRecord {
     }
 }
 
-/// Answers 503 when a request takes longer than the configured bound.
-pub async fn enforce_timeout(
-    State(limit): State<Duration>,
-    request: Request,
-    next: Next,
-) -> Response {
-    match tokio::time::timeout(limit, next.run(request)).await {
-        Ok(response) => response,
-        Err(_) => ApiError::Unavailable(format!(
-            "the request took longer than {} ms",
-            limit.as_millis()
-        ))
-        .into_response(),
-    }
-}
-
 /// A pool timeout is overload only when the pool holds every connection it may (all busy);
 /// below that it failed to open more, so the database is unavailable, not busy.
-pub async fn tell_overload_from_outage(
-    State(db): State<DatabaseConnection>,
-    request: Request,
-    next: Next,
-) -> Response {
-    let response = next.run(request).await;
+fn tell_overload_from_outage(db: &DatabaseConnection, response: Response) -> Response {
     if response.extensions().get::<PoolTimedOut>().is_none() {
         return response;
     }
@@ -224,4 +231,33 @@ pub async fn metrics_endpoint(State(metrics): State<Arc<Metrics>>) -> Response {
         Body::from(metrics.render()),
     )
         .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::trace_id_of;
+
+    #[test]
+    fn trace_ids_come_from_valid_traceparents_only() {
+        let id = 0x4bf9_2f35_77b3_4da6_a3ce_929d_0e0e_4736;
+        for valid in [
+            "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+            "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00",
+            "01-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-future",
+        ] {
+            assert_eq!(trace_id_of(valid.as_bytes()), Some(id), "{valid}");
+        }
+        for invalid in [
+            "",
+            "00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01",
+            "00-00000000000000000000000000000000-00f067aa0ba902b7-01",
+            "00-4bf92f3577b34da6a3ce929d0e0e4736-0000000000000000-01",
+            "ff-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+            "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-extra",
+            "00-4bf92f3577b34da6a3ce929d0e0e473-00f067aa0ba902b7-01",
+            "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7",
+        ] {
+            assert_eq!(trace_id_of(invalid.as_bytes()), None, "{invalid}");
+        }
+    }
 }

@@ -4,7 +4,7 @@ use std::sync::LazyLock;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use chrono::{DateTime, NaiveDateTime, SubsecRound, Utc};
+use chrono::{DateTime, NaiveDateTime, SecondsFormat, SubsecRound, Utc};
 use regex::Regex;
 use serde::{Deserialize, Serialize};
 use utoipa::openapi::{Object, OpenApi, RefOr, Schema};
@@ -262,10 +262,10 @@ pub fn now() -> NaiveDateTime {
     Utc::now().naive_utc().trunc_subsecs(3)
 }
 
+/// RFC 3339 in UTC with milliseconds, e.g. `2026-11-21T10:00:00.123Z` (not `format`, which parses
+/// its pattern on every call: two per item of a page).
 fn format_timestamp(at: NaiveDateTime) -> String {
-    DateTime::<Utc>::from_naive_utc_and_offset(at, Utc)
-        .format("%Y-%m-%dT%H:%M:%S%.3fZ")
-        .to_string()
+    DateTime::<Utc>::from_naive_utc_and_offset(at, Utc).to_rfc3339_opts(SecondsFormat::Millis, true)
 }
 
 /// Opaque keyset cursor: the last id of a page.

@@ -13,6 +13,7 @@ pub mod extract;
 pub mod health;
 pub mod http;
 pub mod item;
+mod json_log;
 pub mod limits;
 pub mod precondition;
 pub mod request_framing;

@@ -2,6 +2,8 @@
 //! error responses quote. Its own module so that both the HTTP layer and the error type can use it.
 
 use std::future::Future;
+use std::sync::LazyLock;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use axum::http::{HeaderName, HeaderValue};
 
@@ -19,6 +21,35 @@ pub fn is_acceptable(value: &HeaderValue) -> bool {
         && bytes
             .iter()
             .all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(b))
+}
+
+/// A new request id, for a request that brings none (or an unacceptable one): UUID-shaped
+/// (version 4 bits) from [`unique_random`], without a system call per request.
+pub fn generate() -> HeaderValue {
+    let uuid = uuid::Builder::from_random_bytes(unique_random().to_be_bytes()).into_uuid();
+    let mut buffer = uuid::Uuid::encode_buffer();
+    let text = uuid.hyphenated().encode_lower(&mut buffer);
+    HeaderValue::from_str(text).expect("a UUID is a valid header value")
+}
+
+/// 128 bits that look random and never repeat within the process: a counter mixed with a
+/// per-process random seed (splitmix64, a bijection, so distinct counts give distinct values).
+/// For request ids and trace ids, which need uniqueness, not secrecy.
+pub fn unique_random() -> u128 {
+    static SEED: LazyLock<u64> = LazyLock::new(|| {
+        let random = uuid::Uuid::now_v7().as_u128();
+        (random as u64) ^ ((random >> 64) as u64)
+    });
+    static COUNT: AtomicU64 = AtomicU64::new(0);
+    let x = SEED.wrapping_add(COUNT.fetch_add(1, Ordering::Relaxed));
+    (u128::from(splitmix64(x)) << 64) | u128::from(splitmix64(x ^ 0xD1B5_4A32_D192_ED03))
+}
+
+fn splitmix64(mut z: u64) -> u64 {
+    z = z.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
 }
 
 tokio::task_local! {
@@ -50,5 +81,18 @@ mod tests {
         assert!(!acceptable(b"with space"));
         assert!(!acceptable(b"tab\there"));
         assert!(!acceptable(b"\xff\xfe"));
+    }
+
+    #[test]
+    fn generated_ids_are_acceptable_uuids_and_differ() {
+        let ids: std::collections::HashSet<_> = (0..1000)
+            .map(|_| generate())
+            .inspect(|id| {
+                assert!(is_acceptable(id));
+                let uuid: uuid::Uuid = id.to_str().unwrap().parse().unwrap();
+                assert_eq!(uuid.get_version_num(), 4);
+            })
+            .collect();
+        assert_eq!(ids.len(), 1000);
     }
 }

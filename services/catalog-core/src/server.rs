@@ -13,17 +13,15 @@ use axum::middleware::{from_fn, from_fn_with_state};
 use axum::routing::get;
 use sea_orm::DatabaseConnection;
 use tokio::net::TcpListener;
-use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use utoipa::openapi::OpenApi;
 
 use crate::auth::{self, Authenticator};
 use crate::config::{Service, Settings};
 use crate::connections::{self, ConnectionLimits};
 use crate::health::{self, Readiness, Shutdown};
-use crate::http;
+use crate::http::{self, RequestLayers};
 use crate::limits;
 use crate::request_framing;
-use crate::request_id::X_REQUEST_ID;
 use crate::telemetry::Metrics;
 
 /// What every handler may need.
@@ -254,23 +252,21 @@ fn api_router(
         .fallback(http::route_not_found)
         .method_not_allowed_fallback(http::method_not_allowed)
         // Router::layer wraps each route (after routing), so the metrics see the route template;
-        // they wrap the timeout, so its 503 is recorded like any answer.
+        // serve_request wraps the others, so their answers are logged and counted like any.
         .layer(from_fn(request_framing::refuse_double_framing))
         .layer(from_fn_with_state(
             Duration::from_millis(settings.server.body_read_timeout_ms),
             limits::bound_body_reads,
         ))
-        .layer(from_fn_with_state(db, http::tell_overload_from_outage))
-        .layer(from_fn_with_state(timeout, http::enforce_timeout))
-        .layer(from_fn_with_state(metrics, http::record_metrics))
         .layer(DefaultBodyLimit::max(settings.server.body_limit_bytes))
-        .layer(from_fn(http::request_context))
-        .layer(PropagateRequestIdLayer::new(X_REQUEST_ID.clone()))
-        .layer(SetRequestIdLayer::new(
-            X_REQUEST_ID.clone(),
-            MakeRequestUuid,
+        .layer(from_fn_with_state(
+            Arc::new(RequestLayers {
+                metrics,
+                db,
+                timeout,
+            }),
+            http::serve_request,
         ))
-        .layer(from_fn(http::drop_unacceptable_request_id))
 }
 
 async fn forward_os_signals(shutdown: Shutdown) {

@@ -14,7 +14,7 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use catalog_core::consistency::{GtidPosition, X_CONSISTENCY_TOKEN};
-use catalog_core::db::timed;
+use catalog_core::db::{retry_on_lost_connection, timed};
 use catalog_core::entity::item::{self, Entity as Items};
 use catalog_core::error::{FieldError, Problem};
 use catalog_core::extract::ItemId;
@@ -190,6 +190,7 @@ async fn list_items(
 
 /// Runs a query, timed as `operation`. With a consistency token, it runs in one transaction after
 /// waiting for the token: behind a Service, another connection may reach another replica.
+/// Without one, a read that lost its connection is run again on another.
 async fn read_consistently(
     ctx: &AppContext,
     token_waits: &TokenWaits,
@@ -199,7 +200,10 @@ async fn read_consistently(
 ) -> Result<Vec<item::Model>, ApiError> {
     timed(&ctx.metrics, operation, async {
         let Some(token) = token else {
-            return Ok(select.all(&ctx.db).await?);
+            let max_connections = ctx.settings.database.max_connections;
+            return Ok(
+                retry_on_lost_connection(max_connections, || select.clone().all(&ctx.db)).await?,
+            );
         };
         let txn = ctx.db.begin().await?;
         wait_for_token(ctx, token_waits, &txn, &token).await?;

@@ -1,10 +1,13 @@
 //! Database faults: a primary that goes away and comes back, a service started before its
-//! database. Each test owns its cluster because it stops servers.
+//! database, connections killed under load. Each test owns its cluster because it stops servers
+//! or kills connections.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use api_tests::{
-    Cluster, READ_ITEMS, Stack, TestApp, assert_problem, client, header, spawn_read_api,
+    Cluster, MariaDb, READ_ITEMS, Stack, TestApp, assert_problem, client, header, spawn_read_api,
     start_cluster, wait_ready,
 };
 use serde_json::Value;
@@ -122,4 +125,68 @@ async fn a_service_started_before_its_database_becomes_ready_when_it_appears() {
     wait_ready(&http, &read.base_url).await;
     let response = http.get(read.url(READ_ITEMS)).send().await.unwrap();
     assert_eq!(response.status(), 200);
+}
+
+/// Kills (as root) every connection of the services' accounts that is idle on `db`, as an
+/// operator, a proxy or a failover would; returns how many it killed.
+fn kill_idle_connections(db: &MariaDb) -> usize {
+    let ids = db.sql(
+        "SELECT id FROM information_schema.processlist \
+         WHERE user IN ('catalog_reader', 'catalog_writer') AND command = 'Sleep'",
+    );
+    ids.lines()
+        // One may have finished meanwhile: KILL of a gone id fails, harmlessly.
+        .filter(|id| db.try_sql(&format!("KILL CONNECTION {id}")).is_ok())
+        .count()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn connections_killed_under_load_are_replaced_without_a_failed_request() {
+    let stack = Arc::new(Stack::start_on_own_cluster(&[], &[]).await);
+    let (item, _) = stack.create_ok("KILL-0").await;
+    tokio::task::block_in_place(|| stack.cluster().wait_replica_caught_up());
+    let url = stack.read_item_url(&item);
+    let stop = Arc::new(AtomicBool::new(false));
+    let mut load = Vec::new();
+    for client in 0..4 {
+        let (stack, url, stop) = (stack.clone(), url.clone(), stop.clone());
+        load.push(tokio::spawn(async move {
+            let mut statuses = Vec::new();
+            let mut n = 0;
+            while !stop.load(Ordering::Relaxed) {
+                let response = if client % 2 == 0 {
+                    stack.get(&url).await
+                } else {
+                    n += 1;
+                    stack.create(&format!("KILL-{client}-{n}")).await
+                };
+                statuses.push(response.status().as_u16());
+            }
+            statuses
+        }));
+    }
+    let mut killed = 0;
+    for _ in 0..10 {
+        tokio::time::sleep(Duration::from_millis(150)).await;
+        killed += tokio::task::block_in_place(|| {
+            kill_idle_connections(&stack.cluster().primary)
+                + kill_idle_connections(&stack.cluster().replica)
+        });
+    }
+    stop.store(true, Ordering::Relaxed);
+    let mut statuses = Vec::new();
+    for client in load {
+        statuses.extend(client.await.unwrap());
+    }
+    assert!(killed >= 10, "only {killed} connections killed");
+    let failed: Vec<_> = statuses
+        .iter()
+        .filter(|s| !matches!(s, 200 | 201))
+        .collect();
+    assert!(
+        failed.is_empty(),
+        "{} of {} requests failed while {killed} connections were killed: {failed:?}",
+        failed.len(),
+        statuses.len()
+    );
 }

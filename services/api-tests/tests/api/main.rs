@@ -12,4 +12,5 @@ mod fuzz;
 mod limits;
 mod observability;
 mod read_contract;
+mod round_trips;
 mod write_contract;
