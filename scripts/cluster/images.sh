@@ -163,26 +163,6 @@ prune() {
 # Directories left empty by prune (images without maintainer scripts or package database only).
 drop_empty_dirs() { find "${1:?}" -mindepth 1 -depth -type d -empty -delete; }
 
-# The Debian mirrors apt uses here, as a deb822 file for mmdebstrap (non-Debian repositories left out).
-debian_sources() {
-  local out=$1 file
-  : > "$out"
-  for file in /etc/apt/sources.list.d/*.sources; do
-    [ -f "$file" ] || continue
-    awk 'BEGIN { RS = ""; ORS = "\n\n" } /URIs:[^\n]*debian/ && !/Enabled: *no/' "$file" >> "$out"
-  done
-  for file in /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
-    [ -f "$file" ] || continue
-    awk '$1 == "deb" && /debian/ {
-      i = 2; opts = ""
-      if ($2 ~ /^\[/) { while ($i !~ /\]$/) { opts = opts " " $i; i++ } opts = opts " " $i; i++ }
-      signed = ""; if (match(opts, /signed-by=[^] ]*/)) signed = "Signed-By: " substr(opts, RSTART + 10, RLENGTH - 10) "\n"
-      comps = ""; for (j = i + 2; j <= NF; j++) comps = comps " " $j
-      printf "Types: deb\nURIs: %s\nSuites: %s\nComponents:%s\n%s\n", $i, $(i + 1), comps, signed
-    }' "$file" >> "$out"
-  done
-  grep -q '^URIs:' "$out" || die "no Debian mirror in /etc/apt/sources.list*"
-}
 
 # ---------------------------------------------------------------------------------------------
 # Root filesystems and images
