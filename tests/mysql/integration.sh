@@ -295,7 +295,9 @@ check "replica 2 still replicates" wait_gtid 2 "$(sql 1 root -e 'SELECT @@gtid_b
 step "no password, no Secret file content, in any binlog, relay log, dump, server log or metric"
 # Every Secret value (root's included) and the rotated-out password, as fixed strings.
 { for file in "$secrets"/*/password; do cat "$file"; echo; done; echo "$old_reader"; } | sed '/^$/d' > "$work/secret-values"
-mapfile -t binlogs_and_relay_logs < <(find "$work"/mysql-* -name 'mysql-bin.[0-9]*' -o -name 'relay-bin.[0-9]*')
+# Not the GTID index files MariaDB 11.4+ writes beside each binlog (mysql-bin.000001.idx): they hold
+# only GTID positions, and mariadb-binlog cannot decode them.
+mapfile -t binlogs_and_relay_logs < <(find "$work"/mysql-* \( -name 'mysql-bin.[0-9]*' -o -name 'relay-bin.[0-9]*' \) ! -name '*.idx')
 for file in "${binlogs_and_relay_logs[@]}"; do mariadb-binlog "$file"; done > "$work/decoded-logs.txt" 2>&1
 for dump in "$work"/backups/*.sql.gz; do gunzip -c "$dump"; done > "$work/dumps.sql"
 scanned=("${binlogs_and_relay_logs[@]}" "$work/decoded-logs.txt" "$work/dumps.sql" "$work"/logs/* "$work/metrics.txt")
