@@ -15,6 +15,15 @@ step() { printf '\n--- [%4ss] %s\n' $((SECONDS - checks_start)) "$*"; }
 ok() { passed=$((passed + 1)); printf 'ok   %s\n' "$*"; }
 not_ok() { failed=$((failed + 1)); printf 'FAIL %s\n' "$*"; }
 
+# The MariaDB release the mysql chart deploys (Chart.yaml appVersion, e.g. 11.8.9) and its
+# mysqld-exporter tag without the v (e.g. 0.17.2): the series every test must run.
+chart_mariadb_version() { sed -n 's/^appVersion: *"\(.*\)"/\1/p' "$lib_repo/charts/mysql/Chart.yaml"; }
+chart_exporter_version() {
+  sed -n '/^metrics:/,/^[a-z]/ s/^    tag: *v\{0,1\}\([0-9.]*\).*/\1/p' "$lib_repo/charts/mysql/values.yaml"
+}
+# same_series VERSION RELEASE: VERSION (e.g. 11.8.9-MariaDB-0+deb13u1) is of RELEASE's major.minor.
+same_series() { [ "${1#"${2%.*}".}" != "$1" ]; }
+
 # require_tools tool...: exits when one is missing (scripts/install-tools.sh installs them all).
 require_tools() {
   local tool

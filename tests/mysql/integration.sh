@@ -20,10 +20,10 @@ restore_pod=(9 HOSTNAME=restore-0)
 ( mysql_start_pod "${restore_pod[@]}" ) > "$work/mysql-9/start.out" 2>&1 &
 restore_target_start=$!
 # The series the chart deploys (Chart.yaml appVersion), which every test runs (scripts/mariadb-rootfs.sh).
-app_version=$(sed -n 's/^appVersion: *"\(.*\)"/\1/p' "$repo/charts/mysql/Chart.yaml")
+app_version=$(chart_mariadb_version)
 server_version=$(sql 0 root -e 'SELECT VERSION()')
 echo "     SELECT VERSION() = $server_version (chart appVersion $app_version)"
-check "the server runs the chart's MariaDB series (${app_version%.*})" test "${server_version#"${app_version%.*}".}" != "$server_version"
+check "the server runs the chart's MariaDB series (${app_version%.*})" same_series "$server_version" "$app_version"
 check_eq "server_id from the ordinal, writable" "1000	0" sql 0 root -e 'SELECT @@server_id, @@read_only'
 check_eq "GTID strict mode and row binlog" "1	ROW	1" sql 0 root -e 'SELECT @@gtid_strict_mode, @@binlog_format, @@log_bin'
 check_eq "all seven application accounts exist" 7 sql 0 root -e "SELECT COUNT(*) FROM mysql.user WHERE user IN
@@ -163,10 +163,10 @@ for metric in 'mysql_up 1' mysql_slave_status_slave_io_running mysql_slave_statu
   mysql_slave_status_seconds_behind_master; do
   check "exporter exports $metric" grep -q "^$metric" "$work/metrics.txt"
 done
-exporter_tag=$(sed -n '/^metrics:/,/^[a-z]/ s/^    tag: *v\{0,1\}\([0-9.]*\).*/\1/p' "$repo/charts/mysql/values.yaml")
+exporter_tag=$(chart_exporter_version)
 exporter_version=$(sed -n 's/^mysqld_exporter_build_info{.*version="\([^"]*\)".*/\1/p' "$work/metrics.txt")
 echo "     mysqld_exporter_build_info version $exporter_version (chart's image tag v$exporter_tag)"
-check "the exporter is the chart's series (${exporter_tag%.*})" test "${exporter_version#"${exporter_tag%.*}".}" != "$exporter_version"
+check "the exporter is the chart's series (${exporter_tag%.*})" same_series "$exporter_version" "$exporter_tag"
 kill "$exporter_pid"; wait "$exporter_pid" 2>/dev/null || true; exporter_pid=
 # For the record (and docs/README): the labels the exporter puts on the replication series.
 grep -E '^mysql_slave_status_(slave_(io|sql)_running|seconds_behind_master)' "$work/metrics.txt" | sed 's/^/     /'

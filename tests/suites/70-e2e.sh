@@ -101,11 +101,11 @@ root_sql() { # root_sql N STATEMENT: as root over mysql-N's local socket
     --socket="$STACK_DIR/mysql-$1/run/mysqld.sock" -N -B -e "$2"
 }
 counter() { root_sql "$1" "SHOW GLOBAL STATUS LIKE '$2'" | cut -f2; }
-app_version=$(sed -n 's/^appVersion: *"\(.*\)"/\1/p' "$repo/charts/mysql/Chart.yaml")
+app_version=$(chart_mariadb_version)
 for n in 0 1; do
   version=$(root_sql "$n" 'SELECT VERSION()')
   echo "     mysql-$n: SELECT VERSION() = $version (chart appVersion $app_version)"
-  check "mysql-$n runs the chart's MariaDB series (${app_version%.*})" test "${version#"${app_version%.*}".}" != "$version"
+  check "mysql-$n runs the chart's MariaDB series (${app_version%.*})" same_series "$version" "$app_version"
 done
 seed_id=$(curl -fsS -H "$authorization" -H 'Content-Type: application/json' \
   -d "{\"sku\":\"$sku-seed\",\"name\":\"Seed\",\"price_cents\":1,\"currency\":\"EUR\",\"stock\":1}" \

@@ -128,15 +128,15 @@ replicating() { # the replica's IO and SQL threads both run
   [ "$(root_sql mysql-1 'SHOW SLAVE STATUS' | awk -F '\t' '{ print $11, $12 }')" = "Yes Yes" ]
 }
 check "the replica replicates (IO and SQL threads running)" replicating
-app_version=$(sed -n 's/^appVersion: *"\(.*\)"/\1/p' "$repo/charts/mysql/Chart.yaml")
+app_version=$(chart_mariadb_version)
 server_version=$(root_sql mysql-0 'SELECT VERSION()')
 echo "     mysql-0: SELECT VERSION() = $server_version (chart appVersion $app_version)"
-check "mysql-0 runs the chart's MariaDB series (${app_version%.*})" test "${server_version#"${app_version%.*}".}" != "$server_version"
+check "mysql-0 runs the chart's MariaDB series (${app_version%.*})" same_series "$server_version" "$app_version"
 exporter_image=$(kubectl -n catalog get pod mysql-0 -o jsonpath='{.spec.containers[?(@.name=="exporter")].image}')
-exporter_tag=$(sed -n '/^metrics:/,/^[a-z]/ s/^    tag: *\(v[0-9.]*\).*/\1/p' "$repo/charts/mysql/values.yaml")
-echo "     mysql-0's exporter sidecar: $exporter_image (chart's tag $exporter_tag)"
-check "the exporter sidecar runs the chart's mysqld-exporter series (${exporter_tag%.*})" \
-  test "${exporter_image#*:"${exporter_tag%.*}".}" != "$exporter_image"
+exporter_tag=$(chart_exporter_version)
+echo "     mysql-0's exporter sidecar: $exporter_image (chart's tag v$exporter_tag)"
+check "the exporter sidecar runs the chart's mysqld-exporter series (v${exporter_tag%.*})" \
+  same_series "${exporter_image##*:v}" "$exporter_tag"
 # The hook Job is deleted once it succeeds (hook-delete-policy); its events stay.
 check_eq "the migration hook Job ran to completion" Completed \
   sh -c "kubectl -n catalog get events --field-selector involvedObject.kind=Job -o json \
