@@ -7,7 +7,6 @@
 #                                  mariadb, mariadb-install-db, ...) and for
 #                                  prometheus-mysqld-exporter; each runs the program from the
 #                                  root filesystem through scripts/lib/in-rootfs.sh (needs root)
-#   mariadb-rootfs.sh packages     print the installed packages as name=version
 #
 # Cache: ${CATALOG_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/catalog}/mariadb/
 #   apt/                 apt's own state for trixie (lists refreshed when older than a day)
@@ -208,6 +207,5 @@ wrappers() {
 case ${1:-} in
   build) build ;;
   wrappers) [ $# -eq 2 ] || die "usage: $0 wrappers DIR"; wrappers "$2" ;;
-  packages) cat "$(build)/packages" "$(build)/exporter-packages" ;;
-  *) echo "usage: $0 build | wrappers DIR | packages" >&2; exit 2 ;;
+  *) echo "usage: $0 build | wrappers DIR" >&2; exit 2 ;;
 esac
