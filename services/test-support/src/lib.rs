@@ -342,7 +342,8 @@ pub struct Cluster {
     pub primary: MariaDb,
     /// Server id 2, `read_only`, replicating from the primary as `repl` with `MASTER_USE_GTID=slave_pos`.
     pub replica: MariaDb,
-    accounts: ChartAccounts,
+    /// (user name, password) of every account the chart creates but root.
+    passwords: Vec<(String, String)>,
 }
 
 impl Cluster {
@@ -370,10 +371,12 @@ impl Cluster {
         primary.sql(&accounts.configure(0, primary.port()));
         replica.sql(&accounts.configure(1, replica.port()));
 
+        // Only the passwords outlive the start: the rendered chart's directory goes now, so a
+        // cluster that is never dropped (a test binary's shared one) leaves nothing behind.
         let cluster = Cluster {
             primary,
             replica,
-            accounts,
+            passwords: accounts.passwords,
         };
         cluster.replica.sql(&format!(
             "CHANGE MASTER TO MASTER_HOST='127.0.0.1', MASTER_PORT={}, MASTER_USER='repl', \
@@ -390,8 +393,7 @@ impl Cluster {
     /// ("catalog_migrator", "catalog_writer", "catalog_reader", "repl", "probe", "exporter",
     /// "backup"); panics on any other name, root included. Passwords are random per cluster.
     pub fn password(&self, user: &str) -> &str {
-        self.accounts
-            .passwords
+        self.passwords
             .iter()
             .find(|(name, _)| name == user)
             .map(|(_, password)| password.as_str())
