@@ -4,6 +4,11 @@ use std::process::ExitCode;
 use catalog_core::Service;
 use catalog_core::cli::{Cli, Command};
 
+/// mimalloc: the system allocator's free lists cost a request several microseconds of CPU
+/// (docs/benchmarks.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     // read-api has no commands of its own.
     let cli = match Cli::<Infallible>::from_env(Service::ReadApi) {

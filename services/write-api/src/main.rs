@@ -3,6 +3,11 @@ use std::process::ExitCode;
 use catalog_core::Service;
 use catalog_core::cli::{Cli, Command, OwnCommand};
 
+/// mimalloc: the system allocator's free lists cost a request several microseconds of CPU
+/// (docs/benchmarks.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// write-api's own command.
 enum WriteCommand {
     /// Apply pending schema migrations and exit.
