@@ -16,12 +16,14 @@ use tracing::Instrument;
 use crate::error::{ApiError, PoolTimedOut};
 use crate::request_id::{self, X_REQUEST_ID};
 use crate::telemetry::Metrics;
+use crate::{limits, request_framing};
 
 /// What [`serve_request`] needs.
 pub struct RequestLayers {
     pub metrics: Arc<Metrics>,
     pub db: DatabaseConnection,
     pub timeout: Duration,
+    pub body_read_timeout: Duration,
 }
 
 /// Everything around a routed request, in one middleware rather than one layer each (every
@@ -33,6 +35,7 @@ pub struct RequestLayers {
 ///   else a new one. No OpenTelemetry span is built: nothing exports spans;
 /// - RED metrics per route template (it runs after routing, so it sees the template);
 /// - the request timeout, whose 503 the metrics and the log line record like any answer;
+/// - 400 for a request framed twice ([`request_framing`]), and the bound on body reads;
 /// - telling a pool timeout of overload from one of an outage.
 pub async fn serve_request(
     State(layers): State<Arc<RequestLayers>>,
@@ -64,6 +67,10 @@ pub async fn serve_request(
     let mut record = RequestRecord::start(layers.metrics.clone(), &request);
     let timeout = layers.timeout;
     let served = async move {
+        if let Some(refused) = request_framing::refusal(&request) {
+            return refused;
+        }
+        let request = limits::bound_body_reads(request, layers.body_read_timeout);
         match tokio::time::timeout(timeout, next.run(request)).await {
             Ok(response) => tell_overload_from_outage(&layers.db, response),
             Err(_) => ApiError::Unavailable(format!(

@@ -3,20 +3,14 @@
 use std::time::Duration;
 
 use axum::body::Body;
-use axum::extract::{Request, State};
-use axum::middleware::Next;
-use axum::response::Response;
+use axum::extract::Request;
 use tower_http::timeout::{TimeoutBody, TimeoutError};
 
-/// Reading the body fails with [`TimeoutError`] when the client pauses longer than `limit`
-/// between two pieces of it; the JSON extractors answer that 408 (see [`is_body_timeout`]).
-pub async fn bound_body_reads(
-    State(limit): State<Duration>,
-    request: Request,
-    next: Next,
-) -> Response {
-    next.run(request.map(|body| Body::new(TimeoutBody::new(limit, body))))
-        .await
+/// The request with its body bounded: reading it fails with [`TimeoutError`] when the client
+/// pauses longer than `limit` between two pieces of it; the JSON extractors answer that 408 (see
+/// [`is_body_timeout`]).
+pub fn bound_body_reads(request: Request, limit: Duration) -> Request {
+    request.map(|body| Body::new(TimeoutBody::new(limit, body)))
 }
 
 /// Whether reading a body failed because [`bound_body_reads`]' timeout expired: the error is

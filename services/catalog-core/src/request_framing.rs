@@ -64,13 +64,18 @@ impl Verdicts {
 /// Middleware: 400 for a request framed by both `Content-Length` and `Transfer-Encoding`
 /// (RFC 9112 §6.1), before any handler reads its body.
 pub async fn refuse_double_framing(request: Request, next: Next) -> Response {
-    if request.extensions().get::<Framing>() == Some(&Framing::Conflict) {
-        return ApiError::BadRequest(
-            "the request carries both Content-Length and Transfer-Encoding".into(),
-        )
-        .into_response();
+    match refusal(&request) {
+        Some(refused) => refused,
+        None => next.run(request).await,
     }
-    next.run(request).await
+}
+
+/// The 400 for a request framed by both `Content-Length` and `Transfer-Encoding`, or None.
+pub fn refusal(request: &Request) -> Option<Response> {
+    (request.extensions().get::<Framing>() == Some(&Framing::Conflict)).then(|| {
+        ApiError::BadRequest("the request carries both Content-Length and Transfer-Encoding".into())
+            .into_response()
+    })
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

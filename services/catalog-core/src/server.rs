@@ -20,7 +20,6 @@ use crate::config::{Service, Settings};
 use crate::connections::{self, ConnectionLimits};
 use crate::health::{self, Readiness, Shutdown};
 use crate::http::{self, RequestLayers};
-use crate::limits;
 use crate::request_framing;
 use crate::telemetry::Metrics;
 
@@ -38,7 +37,8 @@ impl AppContext {
     }
 }
 
-/// The resource routes of one binary (relative to its base path) and its OpenAPI document.
+/// The resource routes of one binary (full paths under its base path, as its OpenAPI document
+/// names them: a nested router would rewrite every request's path) and its OpenAPI document.
 pub struct Api {
     pub routes: Router<AppContext>,
     pub openapi: OpenApi,
@@ -239,13 +239,10 @@ fn api_router(
         .route("/readyz", get(health::readiness))
         .with_state(readiness);
     let timeout = Duration::from_millis(settings.server.request_timeout_ms);
-    Router::new()
-        .nest(
-            base,
-            routes.route(
-                "/openapi.json",
-                get(move || async move { axum::Json(openapi.clone()) }),
-            ),
+    routes
+        .route(
+            &format!("{base}/openapi.json"),
+            get(move || async move { axum::Json(openapi.clone()) }),
         )
         .with_state(context)
         .merge(health)
@@ -253,17 +250,13 @@ fn api_router(
         .method_not_allowed_fallback(http::method_not_allowed)
         // Router::layer wraps each route (after routing), so the metrics see the route template;
         // serve_request wraps the others, so their answers are logged and counted like any.
-        .layer(from_fn(request_framing::refuse_double_framing))
-        .layer(from_fn_with_state(
-            Duration::from_millis(settings.server.body_read_timeout_ms),
-            limits::bound_body_reads,
-        ))
         .layer(DefaultBodyLimit::max(settings.server.body_limit_bytes))
         .layer(from_fn_with_state(
             Arc::new(RequestLayers {
                 metrics,
                 db,
                 timeout,
+                body_read_timeout: Duration::from_millis(settings.server.body_read_timeout_ms),
             }),
             http::serve_request,
         ))

@@ -16,10 +16,12 @@ use crate::openapi::{ItemChangeResponses, ItemPatch};
 use crate::store;
 
 pub fn router() -> Router<AppContext> {
-    Router::new().route("/v1/items", post(create_item)).route(
-        "/v1/items/{id}",
-        patch(patch_item).put(replace_item).delete(delete_item),
-    )
+    Router::new()
+        .route("/api/write/v1/items", post(create_item))
+        .route(
+            "/api/write/v1/items/{id}",
+            patch(patch_item).put(replace_item).delete(delete_item),
+        )
 }
 
 /// Create an item.
