@@ -3,7 +3,7 @@
 //! that transaction, so clients read their own writes.
 
 use std::collections::HashSet;
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 use std::time::{Duration, Instant};
 
 use axum::Extension;
@@ -28,7 +28,7 @@ use opentelemetry::KeyValue;
 use sea_orm::sea_query::{Expr, LikeExpr};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
-    Select, Statement, TransactionTrait,
+    QueryTrait, Select, Statement, TransactionTrait, Value,
 };
 use tokio::sync::Semaphore;
 use utoipa::openapi::{RefOr, Schema};
@@ -84,11 +84,11 @@ impl Modify for ListParameterRules {
     }
 }
 
-/// The resource routes (under `/api/read`) and their OpenAPI document.
+/// The resource routes and their OpenAPI document.
 fn api(token_waits: TokenWaits) -> Api {
     let routes = Router::new()
-        .route("/v1/items", get(list_items))
-        .route("/v1/items/{id}", get(get_item))
+        .route("/api/read/v1/items", get(list_items))
+        .route("/api/read/v1/items/{id}", get(get_item))
         .layer(Extension(token_waits));
     Api {
         routes,
@@ -137,7 +137,7 @@ async fn get_item(
     ConsistencyToken(token): ConsistencyToken,
     if_none_match: IfNoneMatch,
 ) -> Result<Response, ApiError> {
-    let by_id = Items::find_by_id(id).limit(1);
+    let by_id = item_by_id(id);
     let model = read_consistently(&ctx, &token_waits, "select_item", token, by_id)
         .await?
         .pop()
@@ -173,7 +173,7 @@ async fn list_items(
     ConsistencyToken(token): ConsistencyToken,
 ) -> Result<Response, ApiError> {
     let mut models =
-        read_consistently(&ctx, &token_waits, "select_page", token, filter.select()).await?;
+        read_consistently(&ctx, &token_waits, "select_page", token, filter.statement()).await?;
     let has_more = models.len() as u64 > filter.limit;
     models.truncate(filter.limit as usize);
     let next_cursor = if has_more {
@@ -196,18 +196,17 @@ async fn read_consistently(
     token_waits: &TokenWaits,
     operation: &'static str,
     token: Option<GtidPosition>,
-    select: Select<Items>,
+    statement: Statement,
 ) -> Result<Vec<item::Model>, ApiError> {
+    let select = || Items::find().from_raw_sql(statement.clone());
     timed(&ctx.metrics, operation, async {
         let Some(token) = token else {
             let max_connections = ctx.settings.database.max_connections;
-            return Ok(
-                retry_on_lost_connection(max_connections, || select.clone().all(&ctx.db)).await?,
-            );
+            return Ok(retry_on_lost_connection(max_connections, || select().all(&ctx.db)).await?);
         };
         let txn = ctx.db.begin().await?;
         wait_for_token(ctx, token_waits, &txn, &token).await?;
-        let models = select.all(&txn).await?;
+        let models = select().all(&txn).await?;
         txn.commit().await?;
         Ok(models)
     })
@@ -284,6 +283,38 @@ impl ListFilter {
         Ok(filter)
     }
 
+    /// [`ListFilter::select`]'s statement, from SQL built once per shape of filter (which of
+    /// cursor, sku and q are given) with the values in the order the builder puts them.
+    fn statement(&self) -> Statement {
+        static SHAPES: LazyLock<[String; 8]> = LazyLock::new(|| {
+            std::array::from_fn(|shape| {
+                let representative = ListFilter {
+                    limit: 1,
+                    after: (shape & 1 != 0).then(Uuid::nil),
+                    sku: (shape & 2 != 0).then(String::new),
+                    name_contains: (shape & 4 != 0).then(String::new),
+                };
+                representative.select().build(DbBackend::MySql).sql
+            })
+        });
+        let shape = usize::from(self.after.is_some())
+            | usize::from(self.sku.is_some()) << 1
+            | usize::from(self.name_contains.is_some()) << 2;
+        let mut values: Vec<Value> = Vec::with_capacity(5);
+        if let Some(after) = self.after {
+            values.push(after.into());
+        }
+        if let Some(sku) = &self.sku {
+            values.push(sku.as_str().into());
+            values.push(sku.to_ascii_lowercase().into());
+        }
+        if let Some(text) = &self.name_contains {
+            values.push(name_pattern(text).into());
+        }
+        values.push((self.limit + 1).into());
+        Statement::from_sql_and_values(DbBackend::MySql, SHAPES[shape].as_str(), values)
+    }
+
     /// Keyset pagination: `id > cursor ORDER BY id LIMIT n+1`; the extra row says whether
     /// another page exists.
     fn select(&self) -> sea_orm::Select<Items> {
@@ -306,16 +337,32 @@ impl ListFilter {
                     ));
         }
         if let Some(text) = &self.name_contains {
-            let escaped = text
-                .replace('\\', "\\\\")
-                .replace('%', "\\%")
-                .replace('_', "\\_");
-            select = select.filter(
-                item::Column::Name.like(LikeExpr::new(format!("%{escaped}%")).escape('\\')),
-            );
+            select = select
+                .filter(item::Column::Name.like(LikeExpr::new(name_pattern(text)).escape('\\')));
         }
         select
     }
+}
+
+/// LIKE's pattern for names containing `text`, its wildcards escaped with `\`.
+fn name_pattern(text: &str) -> String {
+    let escaped = text
+        .replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_");
+    format!("%{escaped}%")
+}
+
+/// `Items::find_by_id(id).limit(1)`, from SQL sea-orm builds once: building a select costs a
+/// read several microseconds of CPU (docs/benchmarks.md). Its values are the id and the limit.
+fn item_by_id(id: Uuid) -> Statement {
+    static SQL: LazyLock<String> =
+        LazyLock::new(|| select_item_by_id(Uuid::nil()).build(DbBackend::MySql).sql);
+    Statement::from_sql_and_values(DbBackend::MySql, SQL.as_str(), [id.into(), 1u64.into()])
+}
+
+fn select_item_by_id(id: Uuid) -> Select<Items> {
+    Items::find_by_id(id).limit(1)
 }
 
 fn bounded_text(name: &str, value: String, max_chars: u64) -> Result<String, ApiError> {
@@ -433,6 +480,28 @@ mod tests {
         assert_eq!(schema("sku")["maxLength"], SKU_MAX_CHARS);
         assert_eq!(schema("sku")["pattern"], SKU_PATTERN);
         assert_eq!(schema("q")["maxLength"], NAME_MAX_CHARS);
+    }
+
+    #[test]
+    fn the_cached_statements_are_what_sea_orm_builds() {
+        let id = Uuid::now_v7();
+        assert_eq!(
+            item_by_id(id),
+            select_item_by_id(id).build(DbBackend::MySql)
+        );
+        for shape in 0..8 {
+            let filter = ListFilter {
+                limit: 7,
+                after: (shape & 1 != 0).then_some(id),
+                sku: (shape & 2 != 0).then(|| "Sku-1".to_owned()),
+                name_contains: (shape & 4 != 0).then(|| "50%_off\\".to_owned()),
+            };
+            assert_eq!(
+                filter.statement(),
+                filter.select().build(DbBackend::MySql),
+                "shape {shape}"
+            );
+        }
     }
 
     #[test]
