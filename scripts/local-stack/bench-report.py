@@ -47,23 +47,33 @@ def wrk_ms(text):
 
 
 def wrk(results, op, target):
-    """requests, req/s, p50 ms, p99 ms, failed responses, CPU and command counts of one wrk run."""
-    text = (results / f"wrk-{op}-{target}.txt").read_text()
-    requests = int(re.search(r"(\d+) requests in", text).group(1))
-    rate = float(re.search(r"Requests/sec:\s+([\d.]+)", text).group(1))
-    p50 = wrk_ms(re.search(r"\s50%\s+(\S+)", text).group(1))
-    p99 = wrk_ms(re.search(r"\s99%\s+(\S+)", text).group(1))
-    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", text)
-    errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", text)
-    failed = (int(non2xx.group(1)) if non2xx else 0) + (sum(map(int, errors.groups())) if errors else 0)
-    usage = env(results / f"wrk-{op}-{target}.env")
-    before = env(results / f"wrk-{op}-{target}.before")
-    after = env(results / f"wrk-{op}-{target}.after")
-    commands = {name: (int(after[name]) - int(before[name])) / requests for name, _ in COMMANDS}
+    """One operation on one server over all rounds: requests, req/s (mean of the rounds), p50 (median
+    of the rounds') and p99 (worst round's) in ms, failed responses, CPU and command counts."""
+    rounds = sorted(results.glob(f"wrk-{op}-{target}-*.txt"))
+    requests = rate = failed = cpu_server = cpu_db = 0
+    p50s, p99s = [], []
+    commands = {name: 0 for name, _ in COMMANDS}
+    for path in rounds:
+        text = path.read_text()
+        round_requests = int(re.search(r"(\d+) requests in", text).group(1))
+        requests += round_requests
+        rate += float(re.search(r"Requests/sec:\s+([\d.]+)", text).group(1)) / len(rounds)
+        p50s.append(wrk_ms(re.search(r"\s50%\s+(\S+)", text).group(1)))
+        p99s.append(wrk_ms(re.search(r"\s99%\s+(\S+)", text).group(1)))
+        non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", text)
+        errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", text)
+        failed += (int(non2xx.group(1)) if non2xx else 0) + (sum(map(int, errors.groups())) if errors else 0)
+        stem = path.with_suffix("")
+        usage = env(f"{stem}.env")
+        cpu_server += float(usage["cpu_server"])
+        cpu_db += float(usage["cpu_db"])
+        before, after = env(f"{stem}.before"), env(f"{stem}.after")
+        for name, _ in COMMANDS:
+            commands[name] += int(after[name]) - int(before[name])
     return {
-        "requests": requests, "rate": rate, "p50": p50, "p99": p99, "failed": failed,
-        "cpu_us": float(usage["cpu_server"]) / requests * 1e6, "db_us": float(usage["cpu_db"]) / requests * 1e6,
-        "commands": commands,
+        "rounds": len(rounds), "requests": requests, "rate": rate, "p50": sorted(p50s)[len(p50s) // 2],
+        "p99": max(p99s), "failed": failed, "cpu_us": cpu_server / requests * 1e6,
+        "db_us": cpu_db / requests * 1e6, "commands": {name: count / requests for name, count in commands.items()},
     }
 
 
@@ -101,12 +111,14 @@ def main():
     w(f"| load average (1, 5, 15 min): at start / before wrk / at end | {machine['load_start']} / "
       f"{machine['load_before_wrk']} / {machine['load_end']} |")
     w(f"| wrk | {machine['wrk']}, {machine['wrk_connections']} connections, one thread, "
-      f"{machine['wrk_duration']} per operation and server |")
+      f"{machine['wrk_rounds']} rounds of {machine['wrk_duration']} per operation and server |")
     w(f"| commit | {machine['commit']} |")
     w(f"| concurrency | {machine['vus']} k6 VUs (closed loop), {machine['duration']} per operation |\n")
 
     w("## CPU per request: the APIs and their raw floor (wrk, same run)\n")
-    w("wrk (one thread, closed loop) straight at each server, no proxy. The floor (services/bench-floor) serves "
+    w("wrk (one thread, closed loop) straight at each server, no proxy, the API and its floor alternating round "
+      "by round so that both see the same machine; figures are over all rounds (p50: the median round's, p99: "
+      "the worst round's). The floor (services/bench-floor) serves "
       "the same GET, list and create with axum and the same sqlx pool settings, hand-written prepared statements "
       "and nothing else: no telemetry, validation, authentication, problem documents or middleware; its create is "
       "one INSERT and the GTID read on one connection. CPU is the process's utime + stime (/proc) over the run "
@@ -162,7 +174,14 @@ def main():
     w("| | write-api | read-api |\n|---|---:|---:|")
     w(f"| RSS when idle, after start | {int(idle['idle_rss_kb_write_api']) / 1024:.1f} MiB | "
       f"{int(idle['idle_rss_kb_read_api']) / 1024:.1f} MiB |")
-    w(f"| process start to `/readyz` 200 | {idle['ready_ms_write_api']} ms | {idle['ready_ms_read_api']} ms |\n")
+    ready = {api: sorted(int(ms) for ms in (results / f"ready-{api}.txt").read_text().split())
+             for api in ("write-api", "read-api")}
+    w(f"| process start to `/readyz` 200, median of {len(ready['read-api'])} starts | "
+      f"{ready['write-api'][len(ready['write-api']) // 2]} ms | {ready['read-api'][len(ready['read-api']) // 2]} ms |")
+    w(f"| the same, slowest start | {ready['write-api'][-1]} ms | {ready['read-api'][-1]} ms |\n")
+    w("A start is timed from launching the process until `/readyz` first answers 200 (the database reached), "
+      "polled every millisecond: the first start of the stack, then the surge instance and the API again of each "
+      "rolling restart (`stack.sh restart`).\n")
 
     w("## Replica lag under the write burst\n")
     burst = summary(results, "write-burst")

@@ -3,20 +3,22 @@
 # build, free ports, .state/bench), runs fixed k6 scenarios and both baselines in the same run, and
 # writes docs/benchmarks.md (also printed). Only 127.0.0.1 is ever targeted.
 #
-#   CPU per request (wrk, a light closed-loop client, WRK_CONNECTIONS connections for
-#     WRK_DURATION, straight at each server): GET by id, list and create on the API and on its raw
-#     floor (services/bench-floor: axum + the same sqlx, hand-written statements, no telemetry),
-#     one after the other in the same run: req/s, p50/p99, server and mariadbd CPU µs per request,
-#     the database commands per request from MariaDB's counters, and the API ÷ floor ratio
+#   CPU per request (wrk, a light closed-loop client, WRK_CONNECTIONS connections, straight at each
+#     server): GET by id, list and create on the API and on its raw floor (services/bench-floor:
+#     axum + the same sqlx, hand-written statements, no telemetry), alternating in WRK_ROUNDS
+#     rounds of WRK_DURATION each so both see the same machine: req/s, p50/p99, server and
+#     mariadbd CPU µs per request, the database commands per request from MariaDB's counters, and
+#     the API ÷ floor ratio
 #   per operation (GET by id, list, create, update) through the proxy at VUS k6 clients for DURATION:
 #     throughput, p50/p95/p99, CPU-seconds per 1 000 requests of each API process, peak RSS
-#   idle RSS and process-start-to-ready time of each API
+#   idle RSS of each API, and its process start to ready over READY_STARTS starts (restarts)
 #   replica lag under the write burst (loadtest/scenarios/write-burst.js)
 #   baselines: the same point-select and insert straight on MariaDB (mariadb-slap, no HTTP), and
 #     nginx answering a static 200 (the HTTP floor); our figures as ratios against them
 #
-# Environment: VUS (default 8), DURATION (default 20s), WRK_CONNECTIONS (default 8), WRK_DURATION
-# (default 15s), BENCH_OUT (default docs/benchmarks.md).
+# Environment: VUS (default 8), DURATION (default 20s), WRK_CONNECTIONS (default 8), WRK_ROUNDS
+# (default 4), WRK_DURATION (default 5s), READY_STARTS (default 6, an even number: each restart
+# starts a surge instance and the API again), BENCH_OUT (default docs/benchmarks.md).
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -25,7 +27,9 @@ export STACK_DIR="$root/.state/bench" STACK_PORTS=free STACK_PROFILE=release STA
 vus=${VUS:-8}
 duration=${DURATION:-20s}
 wrk_connections=${WRK_CONNECTIONS:-8}
-wrk_duration=${WRK_DURATION:-15s}
+wrk_rounds=${WRK_ROUNDS:-4}
+wrk_duration=${WRK_DURATION:-5s}
+ready_starts=${READY_STARTS:-6}
 out=${BENCH_OUT:-$root/docs/benchmarks.md}
 stack="$root/scripts/local-stack/stack.sh"
 load_start=$(cut -d' ' -f1-3 /proc/loadavg)
@@ -56,9 +60,18 @@ status_kb() { awk -v f="$2:" '$1 == f { print $2 }' "/proc/$(pid_of "$1")/status
 {
   echo "idle_rss_kb_write_api=$(status_kb write-api VmRSS)"
   echo "idle_rss_kb_read_api=$(status_kb read-api VmRSS)"
-  echo "ready_ms_write_api=$(cat "$STACK_DIR/run/write-api.ready-ms")"
-  echo "ready_ms_read_api=$(cat "$STACK_DIR/run/read-api.ready-ms")"
 } > "$results/idle.env"
+
+# Process start to /readyz 200 (stack.sh measures it, polling every millisecond) over several starts:
+# the first start's, then two per rolling restart (the surge instance and the API again).
+log "start-to-ready: $ready_starts starts of each API"
+for api in write-api read-api; do
+  cat "$STACK_DIR/run/$api.ready-ms" > "$results/ready-$api.txt"
+  for _ in $(seq $(((ready_starts - 1) / 2))); do
+    "$stack" restart "$api" > /dev/null
+    cat "$STACK_DIR/run/$api-surge.ready-ms" "$STACK_DIR/run/$api.ready-ms" >> "$results/ready-$api.txt"
+  done
+done
 
 k6_run() { # k6_run SCENARIO [-e NAME=value...]
   local scenario=$1; shift
@@ -105,38 +118,44 @@ some_item=$(curl -fsS "http://127.0.0.1:$STACK_READ_API_PORT/api/read/v1/items?l
 root_sql 1 "SELECT MASTER_GTID_WAIT('$(root_sql 0 "SELECT @@gtid_binlog_pos")', 60)" | grep -qx 0
 load_before_wrk=$(cut -d' ' -f1-3 /proc/loadavg)
 
-# wrk_measure OP TARGET PID MYSQL_N URL [SCRIPT ARGUMENTS...]: wrk against URL (with a Lua
+# wrk_measure OP TARGET ROUND PID MYSQL_N URL [SCRIPT ARGUMENTS...]: wrk against URL (with a Lua
 # script and its arguments); the server's and the database's CPU and the database's command
-# counters around it, into $results/wrk-OP-TARGET.*.
+# counters around it, into $results/wrk-OP-TARGET-ROUND.*.
 wrk_measure() {
-  local op=$1 target=$2 pid=$3 n=$4 url=$5; shift 5
+  local op=$1 target=$2 round=$3 pid=$4 n=$5 url=$6; shift 6
   local -a script=()
   if [ $# -gt 0 ]; then script=(-s "$1"); shift; fi
   local mysqld before_server before_db
   mysqld=$(cat "$STACK_DIR/run/mysql-$n.pid")
-  counters "$n" > "$results/wrk-$op-$target.before"
+  counters "$n" > "$results/wrk-$op-$target-$round.before"
   before_server=$(cpu_of "$pid"); before_db=$(cpu_of "$mysqld")
   wrk -t1 -c"$wrk_connections" -d"$wrk_duration" --latency "${script[@]}" "$url" -- "$@" \
-    > "$results/wrk-$op-$target.txt"
+    > "$results/wrk-$op-$target-$round.txt"
   {
     echo "cpu_server=$(difference "$(cpu_of "$pid")" "$before_server")"
     echo "cpu_db=$(difference "$(cpu_of "$mysqld")" "$before_db")"
-  } > "$results/wrk-$op-$target.env"
-  counters "$n" > "$results/wrk-$op-$target.after"
+  } > "$results/wrk-$op-$target-$round.env"
+  counters "$n" > "$results/wrk-$op-$target-$round.after"
 }
-for target in api floor; do
-  if [ "$target" = api ]; then
-    read_base="http://127.0.0.1:$STACK_READ_API_PORT" write_base="http://127.0.0.1:$STACK_WRITE_API_PORT"
-    read_pid=$(pid_of read-api) write_pid=$(pid_of write-api)
-  else
-    read_base="http://127.0.0.1:$floor_read_port" write_base="http://127.0.0.1:$floor_write_port"
-    read_pid=$floor_read_pid write_pid=$floor_write_pid
-  fi
-  log "wrk, $target: GET by id, list, create, $wrk_connections connections for $wrk_duration each"
-  wrk_measure get "$target" "$read_pid" 1 "$read_base/api/read/v1/items/$some_item"
-  wrk_measure list "$target" "$read_pid" 1 "$read_base/api/read/v1/items?limit=20"
-  wrk_measure create "$target" "$write_pid" 0 "$write_base/api/write/v1/items" \
-    "$root/loadtest/wrk/create.lua" "$token" "wrk-$target-$(date +%s)"
+log "wrk: GET by id, list, create on the APIs and the floors, $wrk_connections connections, $wrk_rounds rounds of $wrk_duration"
+for round in $(seq "$wrk_rounds"); do
+  for op in get list create; do
+    for target in api floor; do
+      if [ "$target" = api ]; then
+        read_base="http://127.0.0.1:$STACK_READ_API_PORT" write_base="http://127.0.0.1:$STACK_WRITE_API_PORT"
+        read_pid=$(pid_of read-api) write_pid=$(pid_of write-api)
+      else
+        read_base="http://127.0.0.1:$floor_read_port" write_base="http://127.0.0.1:$floor_write_port"
+        read_pid=$floor_read_pid write_pid=$floor_write_pid
+      fi
+      case $op in
+        get) wrk_measure get "$target" "$round" "$read_pid" 1 "$read_base/api/read/v1/items/$some_item" ;;
+        list) wrk_measure list "$target" "$round" "$read_pid" 1 "$read_base/api/read/v1/items?limit=20" ;;
+        create) wrk_measure create "$target" "$round" "$write_pid" 0 "$write_base/api/write/v1/items" \
+          "$root/loadtest/wrk/create.lua" "$token" "wrk-$target-$round-$(date +%s)" ;;
+      esac
+    done
+  done
 done
 stop_floors
 log "waiting for the replica to apply the creates"
@@ -217,6 +236,7 @@ echo "burst_k6_status=$burst_status" > "$results/burst.env"
   echo "k6=$(k6 version | awk '{ print $2 }')"
   echo "wrk=$(wrk -v 2>&1 | awk 'NR == 1 { print $2 }')"
   echo "wrk_connections=$wrk_connections"
+  echo "wrk_rounds=$wrk_rounds"
   echo "wrk_duration=$wrk_duration"
   echo "load_start=$load_start"
   echo "load_before_wrk=$load_before_wrk"
