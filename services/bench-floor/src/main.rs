@@ -11,8 +11,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 
-/// mimalloc: the system allocator's free lists cost a request several microseconds of CPU
-/// (docs/benchmarks.md).
+/// The same allocator as the APIs (mimalloc), so the floor differs from them only in their work.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use chrono::NaiveDateTime;
