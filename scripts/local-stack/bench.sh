@@ -17,8 +17,8 @@
 #     nginx answering a static 200 (the HTTP floor); our figures as ratios against them
 #
 # Environment: VUS (default 8), DURATION (default 20s), WRK_CONNECTIONS (default 8), WRK_ROUNDS
-# (default 4), WRK_DURATION (default 5s), READY_STARTS (default 6, an even number: each restart
-# starts a surge instance and the API again), BENCH_OUT (default docs/benchmarks.md).
+# (default 4), WRK_DURATION (default 5s), READY_STARTS (default 5, an odd number: the first start,
+# then each restart starts a surge instance and the API again), BENCH_OUT (default docs/benchmarks.md).
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -29,7 +29,7 @@ duration=${DURATION:-20s}
 wrk_connections=${WRK_CONNECTIONS:-8}
 wrk_rounds=${WRK_ROUNDS:-4}
 wrk_duration=${WRK_DURATION:-5s}
-ready_starts=${READY_STARTS:-6}
+ready_starts=${READY_STARTS:-5}
 out=${BENCH_OUT:-$root/docs/benchmarks.md}
 stack="$root/scripts/local-stack/stack.sh"
 load_start=$(cut -d' ' -f1-3 /proc/loadavg)
@@ -138,21 +138,18 @@ wrk_measure() {
   counters "$n" > "$results/wrk-$op-$target-$round.after"
 }
 log "wrk: GET by id, list, create on the APIs and the floors, $wrk_connections connections, $wrk_rounds rounds of $wrk_duration"
+declare -A read_base=([api]="http://127.0.0.1:$STACK_READ_API_PORT" [floor]="http://127.0.0.1:$floor_read_port")
+declare -A write_base=([api]="http://127.0.0.1:$STACK_WRITE_API_PORT" [floor]="http://127.0.0.1:$floor_write_port")
+declare -A read_pid=([api]="$(pid_of read-api)" [floor]="$floor_read_pid")
+declare -A write_pid=([api]="$(pid_of write-api)" [floor]="$floor_write_pid")
 for round in $(seq "$wrk_rounds"); do
   for op in get list create; do
-    for target in api floor; do
-      if [ "$target" = api ]; then
-        read_base="http://127.0.0.1:$STACK_READ_API_PORT" write_base="http://127.0.0.1:$STACK_WRITE_API_PORT"
-        read_pid=$(pid_of read-api) write_pid=$(pid_of write-api)
-      else
-        read_base="http://127.0.0.1:$floor_read_port" write_base="http://127.0.0.1:$floor_write_port"
-        read_pid=$floor_read_pid write_pid=$floor_write_pid
-      fi
+    for t in api floor; do
       case $op in
-        get) wrk_measure get "$target" "$round" "$read_pid" 1 "$read_base/api/read/v1/items/$some_item" ;;
-        list) wrk_measure list "$target" "$round" "$read_pid" 1 "$read_base/api/read/v1/items?limit=20" ;;
-        create) wrk_measure create "$target" "$round" "$write_pid" 0 "$write_base/api/write/v1/items" \
-          "$root/loadtest/wrk/create.lua" "$token" "wrk-$target-$round-$(date +%s)" ;;
+        get) wrk_measure get "$t" "$round" "${read_pid[$t]}" 1 "${read_base[$t]}/api/read/v1/items/$some_item" ;;
+        list) wrk_measure list "$t" "$round" "${read_pid[$t]}" 1 "${read_base[$t]}/api/read/v1/items?limit=20" ;;
+        create) wrk_measure create "$t" "$round" "${write_pid[$t]}" 0 "${write_base[$t]}/api/write/v1/items" \
+          "$root/loadtest/wrk/create.lua" "$token" "wrk-$t-$round-$(date +%s)" ;;
       esac
     done
   done

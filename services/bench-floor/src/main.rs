@@ -10,15 +10,15 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
-
-/// The same allocator as the APIs (mimalloc), so the floor differs from them only in their work.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use chrono::NaiveDateTime;
 use sea_orm::sqlx::mysql::{MySqlConnectOptions, MySqlPool, MySqlPoolOptions, MySqlRow};
 use sea_orm::sqlx::{self, Row};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
+
+/// The same allocator as the APIs (mimalloc), so the floor differs from them only in their work.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 #[derive(Serialize)]
 struct Item {
