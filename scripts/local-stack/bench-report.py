@@ -9,6 +9,7 @@ usage: bench-report.py RESULTS_DIR
 import json
 import pathlib
 import re
+import statistics
 import sys
 
 OPS = [("get", "GET /api/read/v1/items/{id}", "select"), ("list", "GET /api/read/v1/items?limit=20", "select"),
@@ -55,8 +56,7 @@ def wrk(results, op, target):
     commands = {name: 0 for name, _ in COMMANDS}
     for path in rounds:
         text = path.read_text()
-        round_requests = int(re.search(r"(\d+) requests in", text).group(1))
-        requests += round_requests
+        requests += int(re.search(r"(\d+) requests in", text).group(1))
         rate += float(re.search(r"Requests/sec:\s+([\d.]+)", text).group(1)) / len(rounds)
         p50s.append(wrk_ms(re.search(r"\s50%\s+(\S+)", text).group(1)))
         p99s.append(wrk_ms(re.search(r"\s99%\s+(\S+)", text).group(1)))
@@ -71,7 +71,7 @@ def wrk(results, op, target):
         for name, _ in COMMANDS:
             commands[name] += int(after[name]) - int(before[name])
     return {
-        "rounds": len(rounds), "requests": requests, "rate": rate, "p50": sorted(p50s)[len(p50s) // 2],
+        "requests": requests, "rate": rate, "p50": statistics.median_high(p50s),
         "p99": max(p99s), "failed": failed, "cpu_us": cpu_server / requests * 1e6,
         "db_us": cpu_db / requests * 1e6, "commands": {name: count / requests for name, count in commands.items()},
     }
@@ -175,11 +175,11 @@ def main():
     w("| | write-api | read-api |\n|---|---:|---:|")
     w(f"| RSS when idle, after start | {int(idle['idle_rss_kb_write_api']) / 1024:.1f} MiB | "
       f"{int(idle['idle_rss_kb_read_api']) / 1024:.1f} MiB |")
-    ready = {api: sorted(int(ms) for ms in (results / f"ready-{api}.txt").read_text().split())
+    ready = {api: [int(ms) for ms in (results / f"ready-{api}.txt").read_text().split()]
              for api in ("write-api", "read-api")}
     w(f"| process start to `/readyz` 200, median of {len(ready['read-api'])} starts | "
-      f"{ready['write-api'][len(ready['write-api']) // 2]} ms | {ready['read-api'][len(ready['read-api']) // 2]} ms |")
-    w(f"| the same, slowest start | {ready['write-api'][-1]} ms | {ready['read-api'][-1]} ms |\n")
+      f"{statistics.median_high(ready['write-api'])} ms | {statistics.median_high(ready['read-api'])} ms |")
+    w(f"| the same, slowest start | {max(ready['write-api'])} ms | {max(ready['read-api'])} ms |\n")
     w("A start is timed from launching the process until `/readyz` first answers 200 (the database reached), "
       "polled every millisecond: the first start of the stack, then the surge instance and the API again of each "
       "rolling restart (`stack.sh restart`).\n")
